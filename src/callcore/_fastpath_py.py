@@ -1,0 +1,3 @@
+"""Pure-Python twin of ``_fastpath.pyx``: same functions, bit-exact results."""
+
+__all__: list[str] = []
