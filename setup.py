@@ -21,7 +21,7 @@ def _extensions() -> list[Extension]:
             Extension(
                 ".".join(rel.parts),
                 [str(pyx.relative_to(Path(__file__).parent))],
-                extra_compile_args=["-O3"],
+                extra_compile_args=["-O3", "-ffp-contract=off"],
                 optional=True,
             )
         )
