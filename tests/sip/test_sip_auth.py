@@ -281,3 +281,36 @@ def test_client_choose_prefers_strongest():
     assert chosen.get("nonce") == "2"
     with pytest.raises(ValueError):
         DigestClient.choose(['Basic realm="r"'])
+
+
+def _pyvoip_client():
+    # pyVoIP 1.6.8 has an import cycle: pyVoIP.VoIP must be imported before pyVoIP.SIP
+    pytest.importorskip("pyVoIP.VoIP")
+    from pyVoIP import SIP
+
+    return SIP, SIP.SIPClient("example.org", 5060, "alice", "wonderland", phone=None,
+                              myIP="127.0.0.1", myPort=5070)  # fmt: skip
+
+
+def _401(values):
+    head = "".join(f"WWW-Authenticate: {v}\r\n" for v in values)
+    return (
+        "SIP/2.0 401 Unauthorized\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKa\r\n"
+        "From: <sip:alice@example.org>;tag=1\r\nTo: <sip:alice@example.org>;tag=2\r\n"
+        f"Call-ID: reg1\r\nCSeq: 1 REGISTER\r\n{head}Content-Length: 0\r\n\r\n"
+    ).encode()
+
+
+def test_real_pyvoip_client_registers_against_challenger(clock):
+    """pyVoIP 1.6.8's own digest code answers our challenge (MD5, no qop)."""
+    sip, client = _pyvoip_client()
+    server = DigestChallenger("example.org", b"k" * 32, clock, require_qop=False)
+    register = client.gen_register(sip.SIPMessage(_401(server.challenge())))
+    [auth] = [ln.split(":", 1)[1].strip() for ln in register.split("\r\n")
+              if ln.startswith("Authorization:")]  # fmt: skip
+    uri = parse_credentials(auth).get("uri")
+    assert server.verify(auth, "REGISTER", USERS, request_uri=uri).ok
+    strict = DigestChallenger("example.org", b"k" * 32, clock)
+    assert strict.verify(auth, "REGISTER", USERS).reason == "qop missing"
+    wrong = DigestChallenger("example.org", b"k" * 32, clock, require_qop=False)
+    assert wrong.verify(auth, "REGISTER", {"alice": "other"}).reason == "bad response"

@@ -272,3 +272,47 @@ def test_negotiated_rejects_all_rejected_or_foreign_codec():
     two = foreign + "m=video 0 RTP/AVP 97\n"
     with pytest.raises(SdpError):
         negotiated(two, o)
+
+
+def _pyvoip():
+    # pyVoIP 1.6.8 has an import cycle: pyVoIP.VoIP must be imported before pyVoIP.SIP
+    pytest.importorskip("pyVoIP.VoIP")
+    from pyVoIP import RTP, SIP
+
+    client = SIP.SIPClient("127.0.0.1", 5060, "alice", "pw", phone=None,
+                           myIP="127.0.0.1", myPort=5070)  # fmt: skip
+    return SIP, RTP, client
+
+
+def _wrap(start: str, body: bytes) -> bytes:
+    return (
+        f"{start}\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKx\r\n"
+        "From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>;tag=2\r\nCall-ID: cid\r\n"
+        f"CSeq: 1 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+def test_real_pyvoip_offer_is_answered_and_our_answer_parses_there():
+    sip, rtp, client = _pyvoip()
+    media = {40000: {0: rtp.PayloadType.PCMU, 8: rtp.PayloadType.PCMA,
+                     101: rtp.PayloadType.EVENT}}  # fmt: skip
+    invite = client.gen_invite("1001", "5", media, rtp.TransmitType.SENDRECV, "z9hG4bKx", "cid")
+    offer = invite.split("\r\n\r\n", 1)[1]
+    a = answer(offer, "127.0.0.1", 30000, supported=("PCMA",))
+    assert (a.codec.name, a.telephone_event_pt, a.remote_port) == ("PCMA", 101, 40000)
+    parsed = sip.SIPMessage(_wrap("SIP/2.0 200 OK", a.body)).body
+    [m] = parsed["m"]
+    assert m["port"] == 30000 and m["methods"] == ["8", "101"]
+    assert m["attributes"]["101"]["rtpmap"]["name"] == "telephone-event"
+
+
+def test_real_pyvoip_answer_to_our_offer():
+    sip, rtp, client = _pyvoip()
+    offer = make_offer("127.0.0.1", 30002)
+    request = sip.SIPMessage(_wrap("INVITE sip:alice@127.0.0.1:5070 SIP/2.0", offer.serialize()))
+    client.tagLibrary["cid"] = "t"
+    media = {40002: {0: rtp.PayloadType.PCMU, 101: rtp.PayloadType.EVENT}}
+    ok = client.gen_answer(request, "9", media, rtp.TransmitType.SENDRECV)
+    n = negotiated(ok.split("\r\n\r\n", 1)[1], offer)
+    assert (n.codec.name, n.codec.payload_type, n.telephone_event_pt) == ("PCMU", 0, 101)
+    assert (n.remote_address, n.remote_port, n.direction) == ("127.0.0.1", 40002, "sendrecv")

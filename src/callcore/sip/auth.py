@@ -411,6 +411,10 @@ class DigestChallenger:
     (with the same ``secret_key``) and expire after ``nonce_ttl`` seconds.
     The highest nonce-count seen per nonce is kept in a bounded LRU to reject
     replays; nonces evicted from it are treated as stale.
+
+    ``require_qop=False`` also accepts RFC 2069 credentials without ``qop``
+    (stock pyVoIP 1.6.8 sends those); they carry no nonce-count, so they
+    cannot be checked for replay within the nonce lifetime.
     """
 
     def __init__(
@@ -423,6 +427,7 @@ class DigestChallenger:
         qop: str | None = "auth",
         *,
         proxy: bool = False,
+        require_qop: bool = True,
         max_tracked_nonces: int = 10_000,
         random_bytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
@@ -435,6 +440,7 @@ class DigestChallenger:
         self.algorithms = tuple(a.upper() for a in algorithms)
         self.qop = qop
         self.proxy = proxy
+        self.require_qop = require_qop
         self._max = max_tracked_nonces
         self._rand = random_bytes
         self._nc: OrderedDict[str, int] = OrderedDict()
@@ -540,7 +546,7 @@ class DigestChallenger:
         minted = key[0]
         qop = c.get("qop")
         nc_s, cnonce = c.get("nc") or "", c.get("cnonce") or ""
-        if self.qop:
+        if self.qop and (qop is not None or self.require_qop):
             offered = tuple(q.strip() for q in self.qop.split(","))
             if qop is None or qop.lower() not in offered:
                 return AuthResult(False, "qop missing", username, algorithm)
