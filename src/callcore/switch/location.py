@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -367,6 +368,9 @@ class LocationService:
         events: list[BindingEvent] = []
         table = self._aors.setdefault(aor, table)
         host, port, transport, ua = meta
+        # shared across thousands of bindings: keep one copy of each
+        transport = sys.intern(transport) if transport else transport
+        ua = sys.intern(ua) if ua else ua
         for key, spec, e in plan:
             old = table.get(key)
             if e == 0:
