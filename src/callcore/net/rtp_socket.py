@@ -1,0 +1,268 @@
+"""asyncio RTP/RTCP endpoint: a port pair from a :class:`PortPool`, symmetric RTP.
+
+The endpoint binds RTP on an even pool port and RTCP on port + 1, hands every
+valid RTP packet to a callback (or a queue read with :meth:`RtpEndpoint.recv`),
+sends packets built by its sans-IO :class:`~callcore.rtp.session.RtpSession`,
+and sends SR/RR + SDES every ``rtcp_interval`` seconds (randomized ×0.5–1.5).
+
+Symmetric RTP (latching): the address signalled in SDP is often wrong behind
+NAT. With ``LatchMode.ONCE`` (default) the first valid packet's source address
+becomes the send address and packets from any other source are dropped
+afterwards; ``FOLLOW`` re-latches to the source of every valid packet;
+``OFF`` always sends to the signalled address and accepts any source.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import time
+from collections.abc import Callable
+
+from ..rtp.packet import RtpPacket
+from ..rtp.session import RtpSession
+from .port_pool import PortPool, PortPoolExhausted
+
+__all__ = ["LatchMode", "RtpEndpoint"]
+
+Addr = tuple[str, int]
+PacketCallback = Callable[[RtpPacket, Addr], None]
+
+
+class LatchMode(enum.Enum):
+    OFF = "off"
+    ONCE = "once"
+    FOLLOW = "follow"
+
+
+class _Proto(asyncio.DatagramProtocol):
+    def __init__(self, handler: Callable[[bytes, Addr], None]) -> None:
+        self._handler = handler
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        self._handler(data, (addr[0], addr[1]))
+
+    def error_received(self, exc: Exception) -> None:  # ICMP port unreachable etc.
+        pass
+
+
+class RtpEndpoint:
+    """One RTP session on a UDP port pair. Create with :meth:`open`."""
+
+    def __init__(
+        self,
+        pool: PortPool,
+        port: int,
+        session: RtpSession,
+        latch: LatchMode,
+        on_packet: PacketCallback | None,
+        rtcp_interval: float,
+        clock: Callable[[], float],
+        queue_size: int,
+    ) -> None:
+        self.pool = pool
+        self.port = port
+        self.session = session
+        self.latch = latch
+        self.rtcp_interval = rtcp_interval
+        self._on_packet = on_packet
+        self._clock = clock
+        self._queue: asyncio.Queue[tuple[RtpPacket, Addr]] = asyncio.Queue(queue_size)
+        self._rtp: asyncio.DatagramTransport | None = None
+        self._rtcp: asyncio.DatagramTransport | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self.host = ""
+        self.remote_addr: Addr | None = None
+        self.remote_rtcp_addr: Addr | None = None
+        self.latched = False
+        self.rtcp_latched = False
+        self.dropped_foreign = 0
+        self.dropped_queue_full = 0
+        self.rtcp_sent = 0
+
+    # -- construction ---------------------------------------------------------
+    @classmethod
+    async def open(
+        cls,
+        pool: PortPool,
+        host: str = "127.0.0.1",
+        *,
+        remote: Addr | None = None,
+        remote_rtcp: Addr | None = None,
+        session: RtpSession | None = None,
+        latch: LatchMode = LatchMode.ONCE,
+        on_packet: PacketCallback | None = None,
+        rtcp_interval: float = 5.0,
+        clock: Callable[[], float] = time.time,
+        queue_size: int = 1000,
+        max_attempts: int = 32,
+    ) -> RtpEndpoint:
+        """Bind a port pair from ``pool`` on ``host`` and start RTCP.
+
+        Ports the OS refuses (taken by another process) are skipped; after
+        ``max_attempts`` failures :class:`PortPoolExhausted` is raised.
+        """
+        loop = asyncio.get_running_loop()
+        last_exc: OSError | None = None
+        for _ in range(min(max_attempts, pool.capacity)):
+            port = pool.allocate()
+            ep = cls(
+                pool,
+                port,
+                session or RtpSession(),
+                latch,
+                on_packet,
+                rtcp_interval,
+                clock,
+                queue_size,
+            )
+            try:
+                rtp, _ = await loop.create_datagram_endpoint(
+                    lambda ep=ep: _Proto(ep._rtp_received), local_addr=(host, port)
+                )
+                try:
+                    rtcp, _ = await loop.create_datagram_endpoint(
+                        lambda ep=ep: _Proto(ep._rtcp_received), local_addr=(host, port + 1)
+                    )
+                except OSError:
+                    rtp.close()
+                    raise
+            except OSError as exc:
+                pool.release(port)
+                last_exc = exc
+                continue
+            ep._rtp, ep._rtcp = rtp, rtcp
+            ep.host = host
+            if remote is not None:
+                ep.set_remote(remote, remote_rtcp)
+            ep._task = loop.create_task(ep._rtcp_loop())
+            return ep
+        raise PortPoolExhausted(f"could not bind an RTP port pair on {host}: {last_exc}")
+
+    @property
+    def local_addr(self) -> Addr:
+        return (self.host, self.port)
+
+    @property
+    def rtcp_port(self) -> int:
+        return self.port + 1
+
+    def set_remote(self, addr: Addr, rtcp_addr: Addr | None = None) -> None:
+        """Set the signalled (SDP) address; RTCP defaults to its port + 1."""
+        self.remote_addr = (addr[0], addr[1])
+        self.remote_rtcp_addr = rtcp_addr or (addr[0], addr[1] + 1)
+        self.latched = self.rtcp_latched = False
+
+    # -- receive ----------------------------------------------------------------
+    def _accept_source(self, addr: Addr, rtcp: bool) -> bool:
+        mode = self.latch
+        if mode is LatchMode.OFF:
+            return True
+        latched = self.rtcp_latched if rtcp else self.latched
+        current = self.remote_rtcp_addr if rtcp else self.remote_addr
+        if latched and mode is LatchMode.ONCE and addr != current:
+            self.dropped_foreign += 1
+            return False
+        return True
+
+    def _latch(self, addr: Addr, rtcp: bool) -> None:
+        if self.latch is LatchMode.OFF:
+            return
+        if rtcp:
+            if not self.rtcp_latched or self.latch is LatchMode.FOLLOW:
+                self.remote_rtcp_addr, self.rtcp_latched = addr, True
+        elif not self.latched or self.latch is LatchMode.FOLLOW:
+            self.remote_addr, self.latched = addr, True
+            if not self.rtcp_latched:
+                self.remote_rtcp_addr = (addr[0], addr[1] + 1)
+
+    def _rtp_received(self, data: bytes, addr: Addr) -> None:
+        if not self._accept_source(addr, rtcp=False):
+            return
+        pkt = self.session.on_rtp(data, self._clock())
+        if pkt is None:
+            return
+        self._latch(addr, rtcp=False)
+        if self._on_packet is not None:
+            self._on_packet(pkt, addr)
+            return
+        try:
+            self._queue.put_nowait((pkt, addr))
+        except asyncio.QueueFull:
+            self.dropped_queue_full += 1
+
+    def _rtcp_received(self, data: bytes, addr: Addr) -> None:
+        if not self._accept_source(addr, rtcp=True):
+            return
+        if self.session.on_rtcp(data, self._clock()):
+            self._latch(addr, rtcp=True)
+
+    async def recv(self) -> tuple[RtpPacket, Addr]:
+        """Next received packet and its source (when no ``on_packet`` callback is set)."""
+        return await self._queue.get()
+
+    # -- send -------------------------------------------------------------------
+    def send(
+        self, payload: bytes, *, payload_type: int, timestamp: int, marker: bool = False
+    ) -> RtpPacket:
+        """Number, account for and send one packet from this session's SSRC."""
+        pkt = self.session.build_rtp(
+            payload,
+            payload_type=payload_type,
+            timestamp=timestamp,
+            marker=marker,
+            now=self._clock(),
+        )
+        self._sendto(pkt.serialize())
+        return pkt
+
+    def send_packet(self, packet: RtpPacket) -> None:
+        """Send a packet built elsewhere (e.g. :class:`~callcore.rtp.dtmf_event.DtmfSender`)."""
+        self.session.on_sent(packet, self._clock())
+        self._sendto(packet.serialize())
+
+    def _sendto(self, data: bytes) -> None:
+        if self._rtp is None or self._closed:
+            raise RuntimeError("RTP endpoint is closed")
+        if self.remote_addr is None:
+            raise RuntimeError("no remote address yet: call set_remote() or wait for a packet")
+        self._rtp.sendto(data, self.remote_addr)
+
+    def send_rtcp_report(self) -> None:
+        """Send an SR/RR + SDES now (the periodic task does this on its own)."""
+        if self._rtcp is not None and self.remote_rtcp_addr is not None and not self._closed:
+            self._rtcp.sendto(self.session.rtcp_report(self._clock()), self.remote_rtcp_addr)
+            self.rtcp_sent += 1
+
+    async def _rtcp_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.session.rtcp_interval(self.rtcp_interval))
+            self.send_rtcp_report()
+
+    # -- teardown ---------------------------------------------------------------
+    async def close(self, reason: str | None = None) -> None:
+        """Send an RTCP BYE (if a peer is known), stop RTCP, unbind, release the ports."""
+        if self._closed:
+            return
+        if self._rtcp is not None and self.remote_rtcp_addr is not None:
+            with contextlib.suppress(OSError):
+                self._rtcp.sendto(
+                    self.session.rtcp_bye(self._clock(), reason), self.remote_rtcp_addr
+                )
+        self._closed = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for tr in (self._rtp, self._rtcp):
+            if tr is not None:
+                tr.close()
+        self.pool.release(self.port)
+
+    async def __aenter__(self) -> RtpEndpoint:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
