@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from callcore.sip.auth import (
     Challenge,
@@ -314,3 +316,28 @@ def test_real_pyvoip_client_registers_against_challenger(clock):
     assert strict.verify(auth, "REGISTER", USERS).reason == "qop missing"
     wrong = DigestChallenger("example.org", b"k" * 32, clock, require_qop=False)
     assert wrong.verify(auth, "REGISTER", {"alice": "other"}).reason == "bad response"
+
+
+# -- properties ---------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_parser_never_crashes(value):
+    try:
+        parse_challenges(value)
+    except DigestParseError:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(st.characters(blacklist_categories=("Cs",)), max_size=20),
+    st.text(st.characters(blacklist_categories=("Cs",)), max_size=20),
+)
+def test_quoted_values_roundtrip(realm, nonce):
+    from callcore.sip.auth import format_params
+
+    value = format_params("Digest", [("realm", realm), ("nonce", nonce)], quote_qop=True)
+    [c] = parse_challenges(value)
+    assert (c.get("realm"), c.get("nonce")) == (realm, nonce)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from callcore.sip.sdp import (
     Codec,
@@ -316,3 +318,50 @@ def test_real_pyvoip_answer_to_our_offer():
     n = negotiated(ok.split("\r\n\r\n", 1)[1], offer)
     assert (n.codec.name, n.codec.payload_type, n.telephone_event_pt) == ("PCMU", 0, 101)
     assert (n.remote_address, n.remote_port, n.direction) == ("127.0.0.1", 40002, "sendrecv")
+
+
+# -- properties ---------------------------------------------------------------
+
+
+_line = st.sampled_from(list("vosiuepcbtrzkamx")).flatmap(
+    lambda k: st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=30).map(
+        lambda v: f"{k}={v}"
+    )
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_line, max_size=12))
+def test_parse_raises_only_sdperror_and_roundtrips(lines):
+    text = "v=0\r\no=- 1 1 IN IP4 h\r\n" + "".join(ln + "\r\n" for ln in lines)
+    try:
+        sd = SessionDescription.parse(text)
+    except SdpError as e:
+        assert 0 <= e.line <= len(lines) + 2
+        return
+    out = sd.serialize()
+    assert SessionDescription.parse(out).serialize() == out
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.sampled_from(["PCMU", "PCMA", "G722", "opus/48000"]), min_size=1, unique=True),
+    st.lists(st.sampled_from(["PCMU", "PCMA", "G722"]), min_size=1, unique=True),
+    st.sampled_from(["sendrecv", "sendonly", "recvonly", "inactive"]),
+)
+def test_offer_answer_agree(offered, supported, direction):
+    o = make_offer("192.0.2.1", 4000, codecs=offered, direction=direction)
+    first_common = next((c for c in offered if c in supported), None)
+    if first_common is None:
+        with pytest.raises(NoAcceptableMedia):
+            answer(o, "192.0.2.2", 5000, supported=supported)
+        return
+    a = answer(o, "192.0.2.2", 5000, supported=supported)
+    assert a.codec.name == first_common
+    n = negotiated(a.body, o)
+    assert n.codec == a.codec or (n.codec.name, n.codec.payload_type) == (
+        a.codec.name, a.codec.payload_type
+    )  # fmt: skip
+    # what we (offerer) may do is the reverse of what the answerer wrote
+    assert {"sendrecv": "sendrecv", "sendonly": "recvonly", "recvonly": "sendonly",
+            "inactive": "inactive"}[a.direction] == n.direction  # fmt: skip
