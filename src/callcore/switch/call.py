@@ -1,0 +1,200 @@
+"""A call leg as an application sees it: answer, reject, ring, hang up, wait.
+
+One :class:`Call` is one SIP dialog (or dialog-to-be) owned by the
+:class:`~callcore.switch.endpoint.Endpoint`. Every operation is awaitable;
+:attr:`Call.events` is a queue of :class:`CallEvent` (ringing, answered,
+dtmf, hangup …) and :meth:`Call.wait_hangup` resolves with the
+:class:`Hangup` (cause, SIP status, who hung up).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from callcore.sip.headers import Address
+
+if TYPE_CHECKING:
+    from callcore.sip.dialog import Dialog
+    from callcore.sip.message import Request
+    from callcore.sip.sdp import Answer, Negotiated
+    from callcore.sip.transaction import Peer, ServerTransaction
+    from callcore.switch.endpoint import Endpoint
+
+Direction = Literal["inbound", "outbound"]
+State = Literal["new", "ringing", "early", "answered", "ended"]
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """Something that happened on a call: ``kind`` is ``ringing``, ``answered``,
+    ``dtmf`` (``data`` = digit), ``hangup`` (``data`` = :class:`Hangup`)…"""
+
+    kind: str
+    data: object = None
+    at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup:
+    """How a call ended: ``cause`` (``normal_clearing``, ``busy``, ``no_answer``,
+    ``rejected``, ``cancelled``, ``failed``, ``ack_timeout``), the SIP status
+    that ended it when there was one, and ``by`` (``local``/``remote``/``system``)."""
+
+    cause: str
+    status: int | None = None
+    by: str = "remote"
+    reason: str = ""
+
+
+class CallError(Exception):
+    """An operation is impossible in the call's state (e.g. answering an ended call)."""
+
+
+class Call:
+    """One leg. Created by the endpoint for inbound INVITEs and by :meth:`Endpoint.dial`."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        direction: Direction,
+        invite: Request,
+        peer: Peer,
+        local_tag: str,
+    ) -> None:
+        self.endpoint = endpoint
+        self.direction: Direction = direction
+        self.invite = invite
+        self.peer = peer
+        self.local_tag = local_tag
+        self.state: State = "new"
+        self.dialog: Dialog | None = None
+        self.server_txn: ServerTransaction | None = None
+        self.media: Answer | Negotiated | None = None
+        self.local_sdp: bytes = b""
+        self.rtp_port: int | None = None
+        self.events: asyncio.Queue[CallEvent] = asyncio.Queue()
+        self.created_at = time.time()
+        self.answered_at: float | None = None
+        self.ended_at: float | None = None
+        self.hangup_info: Hangup | None = None
+        self.authenticated_user: str | None = None
+        self._ended: asyncio.Future[Hangup] = asyncio.get_running_loop().create_future()
+        self._answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    # -- identity ------------------------------------------------------------
+    @property
+    def call_id(self) -> str:
+        return self.invite.call_id
+
+    @property
+    def caller(self) -> Address:
+        """The calling party (From of an inbound INVITE, To of an outbound one)."""
+        return self.invite.from_ if self.direction == "inbound" else self.invite.to
+
+    @property
+    def dialed(self) -> str:
+        """The dialed number: Request-URI user part (unescaped)."""
+        uri = self.invite.uri
+        return getattr(uri, "user_unescaped", None) or getattr(uri, "user", "") or ""
+
+    @property
+    def caller_number(self) -> str:
+        uri = self.invite.from_.uri
+        return getattr(uri, "user_unescaped", None) or getattr(uri, "user", "") or ""
+
+    @property
+    def ended(self) -> bool:
+        return self.state == "ended"
+
+    # -- operations ----------------------------------------------------------
+    async def ring(self) -> None:
+        """Send 180 Ringing (inbound)."""
+        self._need_inbound("ring")
+        if self.state == "new":
+            self.endpoint._respond_provisional(self, 180)
+            self.state = "ringing"
+
+    async def answer(self) -> None:
+        """Answer (200 OK with our SDP). Returns once the 200 is sent; the ACK is
+        awaited in the background (:meth:`wait_answered` waits for it)."""
+        self._need_inbound("answer")
+        if self.state == "answered":
+            return
+        if self.state == "ended":
+            raise CallError("cannot answer: the call has ended")
+        self.endpoint._answer(self)
+        self.state = "answered"
+        self.answered_at = time.time()
+        self._emit("answered")
+
+    async def wait_answered(self) -> None:
+        """Inbound: until the caller's ACK confirms the dialog. Outbound: until answered."""
+        await asyncio.shield(self._answered)
+
+    async def reject(self, status: int = 486, reason: str | None = None) -> None:
+        """Refuse an unanswered inbound call with a final SIP status."""
+        self._need_inbound("reject")
+        if self.state in ("answered", "ended"):
+            raise CallError(f"cannot reject a call that is {self.state}")
+        self.endpoint._reject(self, status, reason)
+
+    async def hangup(self, cause: str = "normal_clearing") -> Hangup:
+        """End the call: BYE when answered, 480/CANCEL before that."""
+        if self.state == "ended":
+            assert self.hangup_info is not None
+            return self.hangup_info
+        await self.endpoint._hangup(self, cause)
+        return await self.wait_hangup()
+
+    async def wait_hangup(self) -> Hangup:
+        """Until the call ends, for whatever reason."""
+        return await asyncio.shield(self._ended)
+
+    # -- endpoint-facing -------------------------------------------------------
+    def _need_inbound(self, what: str) -> None:
+        if self.direction != "inbound":
+            raise CallError(f"{what}() is for inbound calls")
+
+    def _emit(self, kind: str, data: object = None) -> None:
+        self.events.put_nowait(CallEvent(kind, data))
+
+    def _confirm(self) -> None:
+        if not self._answered.done():
+            self._answered.set_result(None)
+
+    def _finish(self, hangup: Hangup) -> None:
+        if self.state == "ended":
+            return
+        self.state = "ended"
+        self.ended_at = time.time()
+        self.hangup_info = hangup
+        self._emit("hangup", hangup)
+        if not self._ended.done():
+            self._ended.set_result(hangup)
+        if not self._answered.done():
+            self._answered.cancel()
+        self.endpoint._release(self)
+
+    def __repr__(self) -> str:
+        return f"<Call {self.direction} {self.call_id} {self.state}>"
+
+
+@dataclass(frozen=True, slots=True)
+class DialResult:
+    """Outcome of :meth:`Endpoint.dial`: ``answered``, ``busy``, ``no_answer``,
+    ``rejected`` (with ``status``), ``cancelled`` or ``failed``."""
+
+    outcome: str
+    status: int | None = None
+    reason: str = ""
+    call: Call | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.outcome == "answered"
+
+
+__all__ = ["Call", "CallError", "CallEvent", "DialResult", "Hangup"]
