@@ -30,7 +30,7 @@ from __future__ import annotations
 import audioop
 import enum
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import ClassVar, NamedTuple, Protocol
 
 from .packet import RtpPacket, ts_diff
 
@@ -50,9 +50,8 @@ class FrameKind(enum.Enum):
     SILENCE = "silence"
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """One tick of playout.
+class Frame(NamedTuple):
+    """One tick of playout (an immutable named tuple: cheap on the per-tick path).
 
     ``timestamp`` is the RTP timestamp of the slot; ``gain`` is 1.0 for audio,
     the attenuation applied for a concealed frame, 0.0 for silence.
@@ -190,6 +189,9 @@ class JitterBuffer:
         t = self.ptime + self.jitter_factor * self._jitter / self.clock_rate
         return min(max(t, self.min_delay), self.max_delay)
 
+    def _target_samples(self) -> float:
+        return self.target_delay * self.clock_rate
+
     @property
     def depth(self) -> float:
         """Buffered audio ahead of the playout point, in seconds."""
@@ -289,8 +291,11 @@ class JitterBuffer:
         self._run = 0
         self._last = pkt.payload
         self.stats.played += 1
-        # shrink when persistently above target
-        if buf and self.depth > self.target_delay + 2 * self.ptime:
+        # shrink when persistently above target (depth and target in timestamp units)
+        if buf and (
+            ts_diff(self._highest, self._next_ts) + self.frame_samples
+            > self._target_samples() + 2 * self.frame_samples
+        ):
             self._over += 1
             if self._over >= self.shrink_after:
                 self._over = 0
