@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Sequence
 
-from .estimate import Recent
+import numpy as np
+
 from .handle import HandleTimeModel
 from .state import PacingState
 
@@ -166,22 +168,28 @@ class VicidialAdaptive:
 
 
 def overflow_dials(
-    in_flight: int, q: float, free_mean: float, free_var: float, tau: float, max_n: int
+    flight_mean: float,
+    flight_var: float,
+    q: float,
+    free_mean: float,
+    free_var: float,
+    tau: float,
+    max_n: int,
 ) -> int:
     """Largest ``n <= max_n`` whose expected overflow stays within ``tau`` of expected answers.
 
-    Calls in flight plus ``n`` new ones each reach the agent queue with probability
-    ``q``; ``free_mean``/``free_var`` describe the agents free when they do. With the
-    normal approximation ``D = answers - free``, require ``E[D+] <= tau * E[answers]``.
+    Calls in flight will still reach the agent queue ``flight_mean`` times (variance
+    ``flight_var``); each of ``n`` new calls does with probability ``q``;
+    ``free_mean``/``free_var`` describe the agents free by then. With the normal
+    approximation ``D = answers - free``, require ``E[D+] <= tau * E[answers]``.
     """
     if q <= 0.0:
         return 0
 
     def ok(n: int) -> bool:
-        k = in_flight + n
-        ma = k * q
+        ma = flight_mean + n * q
         mu = ma - free_mean
-        sd = math.sqrt(k * q * (1.0 - q) + free_var)
+        sd = math.sqrt(flight_var + n * q * (1.0 - q) + free_var)
         if sd < 1e-9:
             over = mu if mu > 0 else 0.0
         else:
@@ -191,7 +199,7 @@ def overflow_dials(
             )
         return over <= tau * ma
 
-    n = int(max(0.0, free_mean / q - in_flight))
+    n = int(max(0.0, (free_mean - flight_mean) / q))
     n = min(n, max_n)
     if ok(n):
         while n < max_n and ok(n + 1):
@@ -203,22 +211,74 @@ def overflow_dials(
 
 
 class _Forecasting:
-    """Shared parts of the forecasting policies (answer yield and delay estimates)."""
+    """Shared parts of the forecasting policies: answer yield, answer delay, calls in flight.
 
-    def __init__(self, route_prior: float, answer_delay: float, route_delay: float) -> None:
+    The yield ``q`` (answers reaching the agent queue per dial) is measured on dials
+    old enough to be resolved (older than ``resolve_time``), so fast failures (busy,
+    invalid) that resolve first do not bias it down. A call dialed ``x`` seconds ago
+    still owes ``q * S(x)`` answers, where ``S`` is the survival function of the
+    dial-to-queue delay (``route_delays`` samples: ring-to-answer plus AMD time).
+    """
+
+    def __init__(
+        self,
+        route_prior: float,
+        route_delays: Sequence[float],
+        resolve_time: float = 32.0,
+        window: float = 900.0,
+        prior_weight: float = 50.0,
+    ) -> None:
         self.route_prior = route_prior
-        self.answer_delay = answer_delay
-        self.route_delay = route_delay
-        self._route = Recent(route_prior, weight=50.0, window=900.0)
+        d = np.sort(np.asarray(route_delays, dtype=float))
+        if d.size == 0:
+            raise ValueError("route_delays needs at least one sample")
+        self.horizon = float(d.mean())
+        ages = np.arange(int(d[-1]) + 2, dtype=float)
+        self._surv = (1.0 - np.searchsorted(d, ages, side="right") / d.size).tolist()
+        self.resolve_time = max(resolve_time, float(d[-1]))
+        self.window = window
+        self.prior_weight = prior_weight
+        _Forecasting.reset(self)
 
     def reset(self) -> None:
-        self._route.reset()
+        self._hist: deque[tuple[float, int, int]] = deque()
+        self._recent: deque[tuple[float, int]] = deque()  # (dial time, count)
+        self._last: tuple[float, int] | None = None
+        self.q = self.route_prior
 
-    def _inputs(self, state: PacingState, now: float) -> tuple[float, float, int]:
-        q = self._route.update(state.routed_total, state.resolved_total, now)
-        w = 20.0
-        h = (state.answer_delay_total + self.answer_delay * w) / (state.answers_total + w)
-        return q, h + self.route_delay, state.calls_ringing
+    def _inputs(self, state: PacingState, now: float) -> tuple[float, float, float, float]:
+        """(q, horizon, in-flight expected answers, their variance)."""
+        hist = self._hist
+        d_now, r_now = state.dials_total, state.routed_total
+        hist.append((now, d_now, r_now))
+        while len(hist) > 2 and hist[1][0] <= now - self.resolve_time - self.window:
+            hist.popleft()
+        cut = now - self.resolve_time
+        a = hist[0]
+        for snap in hist:
+            if snap[0] > cut:
+                break
+            a = snap
+        b = hist[0]
+        w = self.prior_weight
+        q = (r_now - b[2] + self.route_prior * w) / (a[1] - b[1] + w)
+        q = min(1.0, max(1e-4, q))
+        self.q = q
+        # dials launched at the previous decision are attributed to its time
+        recent = self._recent
+        if self._last is not None and d_now > self._last[1]:
+            recent.append((self._last[0], d_now - self._last[1]))
+        self._last = (now, d_now)
+        surv = self._surv
+        top = len(surv) - 1
+        while recent and now - recent[0][0] >= top:
+            recent.popleft()
+        fm = fv = 0.0
+        for t, k in recent:
+            p = q * surv[int(now - t)]
+            fm += k * p
+            fv += k * p * (1.0 - p)
+        return q, self.horizon, fm, fv
 
 
 class ErlangPredictive(_Forecasting):
@@ -237,23 +297,23 @@ class ErlangPredictive(_Forecasting):
         mean_handle: float,
         target: float = 0.02,
         route_prior: float = 0.3,
-        answer_delay: float = 20.0,
-        route_delay: float = 0.0,
+        route_delays: Sequence[float] = (20.0,),
+        resolve_time: float = 32.0,
         max_ratio: float = 10.0,
     ) -> None:
-        super().__init__(route_prior, answer_delay, route_delay)
+        super().__init__(route_prior, route_delays, resolve_time)
         self.mean_handle = mean_handle
         self.target = target
         self.max_ratio = max_ratio
 
     def decide(self, state: PacingState, now: float) -> int:
-        q, h, ringing = self._inputs(state, now)
+        q, h, flight, flight_var = self._inputs(state, now)
         busy = state.agents_talking + state.agents_wrapup
         p = 1.0 - math.exp(-h / self.mean_handle)
         fm = state.agents_idle - state.calls_waiting + busy * p
         fv = busy * p * (1.0 - p)
         max_n = int(self.max_ratio * max(1, state.agents_active))
-        return overflow_dials(ringing, q, fm, fv, self.target, max_n)
+        return overflow_dials(flight, flight_var, q, fm, fv, self.target, max_n)
 
     def __repr__(self) -> str:
         return f"ErlangPredictive(mean_handle={self.mean_handle}, target={self.target})"
@@ -279,13 +339,13 @@ class AbandonBudget(_Forecasting):
         cap: float = 0.03,
         aim: float = 0.8,
         route_prior: float = 0.3,
-        answer_delay: float = 20.0,
-        route_delay: float = 0.0,
+        route_delays: Sequence[float] = (20.0,),
+        resolve_time: float = 32.0,
         gain: float = 1.5,
         prior_live: float = 300.0,
         max_ratio: float = 10.0,
     ) -> None:
-        super().__init__(route_prior, answer_delay, route_delay)
+        super().__init__(route_prior, route_delays, resolve_time)
         if not 0 < cap < 1 or not 0 < aim <= 1:
             raise ValueError("need 0 < cap < 1 and 0 < aim <= 1")
         self.handle = handle
@@ -301,16 +361,17 @@ class AbandonBudget(_Forecasting):
         self.tau = self.cap * self.aim
 
     def decide(self, state: PacingState, now: float) -> int:
-        q, h, ringing = self._inputs(state, now)
+        q, h, flight, flight_var = self._inputs(state, now)
         target = self.cap * self.aim
+        # budget left, as a fraction of the budget earned so far (0 at the start)
         allowed = target * (state.live_total + self.prior_live)
-        err = (allowed - state.abandons_total) / allowed
+        err = (target * state.live_total - state.abandons_total) / allowed
         tau = target * math.exp(self.gain * max(-3.0, min(1.0, err)))
         self.tau = tau
         fm, fv = self.handle.expected_free(state.talk_elapsed, state.wrap_elapsed, h)
         fm += state.agents_idle - state.calls_waiting
         max_n = int(self.max_ratio * max(1, state.agents_active))
-        return overflow_dials(ringing, q, fm, fv, tau, max_n)
+        return overflow_dials(flight, flight_var, q, fm, fv, tau, max_n)
 
     def __repr__(self) -> str:
         return f"AbandonBudget(cap={self.cap}, aim={self.aim})"

@@ -1,0 +1,1 @@
+"""Bundled benchmark scenarios (YAML files in this package)."""
