@@ -11,7 +11,9 @@ a framing fault is answered (when it can be) and the connection closed.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +51,14 @@ class Listen:
                 f"bad listen spec {spec!r}: use udp:HOST:PORT, tcp:HOST:PORT or tls:HOST:PORT"
             )
         return cls(transport, host.strip("[]"), int(port))
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 class _Datagram(asyncio.DatagramProtocol):
@@ -138,6 +148,7 @@ class SipTransports:
         self._udp: dict[str, asyncio.DatagramTransport] = {}
         self._servers: list[asyncio.base_events.Server] = []
         self._connections: dict[Peer, _Stream] = {}
+        self._tasks: set[asyncio.Task] = set()
 
     async def listen(self, spec: Listen) -> tuple[str, int]:
         loop = asyncio.get_running_loop()
@@ -147,8 +158,6 @@ class SipTransports:
             )
             sock = transport.get_extra_info("socket")
             try:  # deep receive buffer: bursts of thousands of calls per second
-                import socket
-
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
             except OSError:  # pragma: no cover
@@ -175,12 +184,33 @@ class SipTransports:
             udp = self._udp.get("udp")
             if udp is None:
                 raise RuntimeError("no UDP listener to send from")
-            udp.sendto(data, (peer.host, peer.port))
+            if _is_ip(peer.host):
+                udp.sendto(data, (peer.host, peer.port))
+            else:
+                self._spawn(self._resolve_and_send(udp, data, peer))
             return
         conn = self._connections.get(peer)
         if conn is None:
             conn = self._connect(peer)
         conn.write(data)
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _resolve_and_send(
+        self, udp: asyncio.DatagramTransport, data: bytes, peer: Peer
+    ) -> None:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                peer.host, peer.port, type=socket.SOCK_DGRAM
+            )
+        except OSError as exc:
+            log.info("cannot resolve %s: %s (message dropped)", peer.host, exc)
+            return
+        family_ok = [i for i in infos if i[0] == socket.AF_INET] or infos
+        udp.sendto(data, family_ok[0][4][:2])
 
     def _connect(self, peer: Peer) -> _Stream:
         loop = asyncio.get_running_loop()
@@ -204,7 +234,7 @@ class SipTransports:
                 if self._connections.get(peer) is stream:
                     del self._connections[peer]
 
-        loop.create_task(connect())
+        self._spawn(connect())
         return stream
 
     @property

@@ -55,15 +55,15 @@ class Dialog:
     def from_uas(cls, request: Request, local_tag: str) -> Dialog:
         """The dialog a UAS creates when it answers ``request`` (§12.1.1)."""
         contacts = request.contacts
-        if not contacts:
-            raise SipParseError("Missing Contact header")
+        # RFC 2543 UAs may omit Contact: the From URI is then the remote target
+        target = contacts[0].uri if contacts else request.from_.uri
         return cls(
             call_id=request.call_id,
             local_tag=local_tag,
             remote_tag=request.from_.tag or "",
             local_uri=_without_tag(request.headers.get("to") or ""),
             remote_uri=_without_tag(request.headers.get("from") or ""),
-            remote_target=contacts[0].uri,
+            remote_target=target,
             route_set=request.headers.values("record-route"),
             local_seq=0,
             remote_seq=request.cseq.number,

@@ -502,7 +502,9 @@ def _parse_a(value: str) -> Attribute:
     if lname == "rtpmap":
         pt, _, enc = val.partition(" ")
         bits = enc.strip().split("/")
-        if not pt.isdigit() or len(bits) < 2 or not bits[1].isdigit():
+        # RFC 4475 §3.1.1.1 sends 'a=rtpmap:31 LPC' (no clock rate): tolerated, and
+        # ignored by MediaDescription.rtpmaps; a non-numeric rate is still an error.
+        if not pt.isdigit() or not bits[0] or (len(bits) >= 2 and not bits[1].isdigit()):
             raise SdpError(0, f"bad rtpmap {val!r}")
     elif lname in ("ptime", "maxptime"):
         try:

@@ -474,7 +474,10 @@ def server_key(request: Request) -> tuple:
     branch = via.branch
     method = "INVITE" if request.method == "ACK" else request.method
     if branch and branch.startswith(MAGIC_COOKIE):
-        return (branch, f"{via.host}:{via.port}", method)
+        # RFC 3261 §17.2.3 matches on branch, sent-by and method; the Call-ID is
+        # added so a peer that reuses a branch across calls (RFC 4475 cparam01/02
+        # do) cannot have a new request swallowed as a retransmission.
+        return (branch, f"{via.host}:{via.port}|{request.call_id}", method)
     # RFC 2543 peer: match on the dialog/CSeq identifiers instead (§17.2.3)
     return (
         "2543:" + request.call_id,

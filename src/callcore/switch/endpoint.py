@@ -118,7 +118,10 @@ class Endpoint:
         self.registrar = Registrar(
             self.location,
             self.app.accounts,
-            DigestChallenger(realm, secret or os.urandom(32), clock=lambda: self._now()),
+            # require_qop=False: pyVoIP 1.6.8 answers with RFC 2069 digests (no qop)
+            DigestChallenger(
+                realm, secret or os.urandom(32), clock=lambda: self._now(), require_qop=False
+            ),
             open_registration=open_registration,
         )
 
@@ -237,12 +240,10 @@ class Endpoint:
 
     @staticmethod
     def _response_peer(req: Request, peer: Peer) -> Peer:
-        if peer.transport != "udp":
-            return peer
-        via = req.via
-        if via.rport is not None:
-            return peer
-        return Peer("udp", via.received or peer.host, via.port or 5060)
+        """Responses go back to where the request came from (symmetric response
+        routing, as RFC 3581 rport asks and as NAT'd phones need) — also when the
+        Via names another host or port: that is what reaches the sender."""
+        return peer
 
     def _reply_stateless(
         self, req: Request, peer: Peer, status: int, reason: str, extra=()
@@ -345,9 +346,6 @@ class Endpoint:
             user = self._authenticate(req, txn)
             if user is None:
                 return
-        if not req.contacts:
-            self._respond(txn, 400, "Missing Contact header", to_tag=new_tag())
-            return
         call = Call(self, "inbound", req, source, new_tag())
         call.server_txn = txn
         call.authenticated_user = user
@@ -470,9 +468,8 @@ class Endpoint:
                     cid == req.call_id
                     and c.direction == "inbound"
                     and c.invite.from_.tag == from_tag
-                ):
-                    if c.invite.cseq.number == req.cseq.number:
-                        return c
+                ) and c.invite.cseq.number == req.cseq.number:
+                    return c
         return None
 
     def _on_cancel(self, cancel: Request, txn: ServerTransaction) -> None:
@@ -586,7 +583,7 @@ class Endpoint:
         """
         uri, peer = self._resolve_target(target)
         transport = peer.transport
-        local_host, local_port = self.local_address(transport)
+        local_host, _local_port = self.local_address(transport)
         tag = new_tag()
         call_id = new_call_id(local_host)
         port = self._alloc_rtp()
@@ -665,7 +662,7 @@ class Endpoint:
             if resp.body:
                 try:
                     call.media = sdplib.negotiated(
-                        sdplib.SessionDescription.parse(call.local_sdp), resp.body
+                        resp.body, sdplib.SessionDescription.parse(call.local_sdp)
                     )
                 except (sdplib.SdpError, sdplib.NoAcceptableMedia) as exc:
                     log.warning("bad SDP answer on %s: %s", call, exc)

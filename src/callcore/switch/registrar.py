@@ -53,10 +53,7 @@ class Registrar:
                 return denied
         try:
             contacts: list[ContactSpec] | str
-            if req.contact_star:
-                contacts = "*"
-            else:
-                contacts = [_spec(a) for a in req.contacts]
+            contacts = "*" if req.contact_star else [_spec(a) for a in req.contacts]
             result = self.location.register(
                 self.aor_for(user),
                 contacts,

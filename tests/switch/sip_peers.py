@@ -1,0 +1,106 @@
+"""Helpers to run real SIP peers (SIPp, callcore serve) on loopback for tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A port free for both UDP and TCP on 127.0.0.1."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                try:
+                    t.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no free port")
+
+
+def need(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        if os.environ.get("CI"):
+            raise RuntimeError(f"{tool} is not installed: `make test` installs it")
+        pytest.skip(f"{tool} not installed (make test installs it)")
+    return path
+
+
+@dataclass
+class SippResult:
+    returncode: int
+    successful: int
+    failed: int
+    output: str
+
+
+def run_sipp(args: list[str], timeout: float = 180) -> SippResult:
+    """Run SIPp in the foreground with a screen dump, return its counters."""
+    need("sipp")
+    screen = (
+        Path(os.environ.get("TMPDIR", "/tmp")) / f"sipp-{os.getpid()}-{time.monotonic_ns()}.screen"
+    )
+    cmd = ["sipp", *args, "-nostdin", "-trace_screen", "-screen_file", str(screen)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    text = screen.read_text(errors="replace") if screen.exists() else ""
+    screen.unlink(missing_ok=True)
+
+    def counter(label: str) -> int:
+        m = re.search(rf"{label}\s*\|\s*\d+\s*\|\s*(\d+)", text)
+        return int(m.group(1)) if m else -1
+
+    return SippResult(
+        proc.returncode,
+        counter("Successful call"),
+        counter("Failed call"),
+        text + proc.stdout + proc.stderr,
+    )
+
+
+@contextlib.contextmanager
+def callcore_serve(app: str, *extra: str, transports=("udp", "tcp")) -> Iterator[int]:
+    """Run ``callcore serve APP`` on a free port; yield the port; stop it with SIGTERM."""
+    port = free_port()
+    args = [sys.executable, "-m", "callcore.cli", "serve", str(ROOT / app)]
+    for t in transports:
+        args += ["--sip", f"{t}:127.0.0.1:{port}"]
+    args += list(extra)
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT
+    )
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if "Ctrl-C to stop" in line:
+                break
+            if not line and proc.poll() is not None:
+                raise RuntimeError(f"callcore serve exited with {proc.returncode}")
+        yield port
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            out, _ = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+        callcore_serve.last_output = out  # type: ignore[attr-defined]
