@@ -57,3 +57,16 @@ def test_speech_vs_silence(audio_cache):
     fresh = WebRtcVad(mode=2)
     quiet = [fresh.is_speech(f) for f in frames(silence(1000))]
     assert not any(quiet)
+
+
+def test_frame_rms_and_energy():
+    import numpy as np
+
+    from callcore.media.vad import frame_energy, frame_rms
+
+    x = np.array([3, -4] * 80, dtype="<i2").tobytes()
+    assert frame_energy(x) == 80 * 25
+    assert abs(frame_rms(x) - np.sqrt(12.5)) < 1e-9
+    assert frame_rms(b"") == 0.0
+    full = np.full(160, -32768, dtype="<i2").tobytes()
+    assert frame_energy(full) == 160 * 32768**2

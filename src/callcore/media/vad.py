@@ -9,9 +9,13 @@ triggers take either.
 
 from __future__ import annotations
 
+import math
 from typing import Protocol, runtime_checkable
 
+import numpy as np
 import webrtcvad
+
+from callcore.fastpath import impl as _fp
 
 __all__ = [
     "VALID_FRAME_MS",
@@ -19,6 +23,8 @@ __all__ = [
     "VoiceActivityDetector",
     "WebRtcVad",
     "frame_bytes",
+    "frame_energy",
+    "frame_rms",
 ]
 
 #: Sample rates webrtcvad accepts.
@@ -88,3 +94,19 @@ class WebRtcVad:
                 f"webrtcvad frame at {self._rate} Hz must be one of {sizes}; got {len(frame)} bytes"
             )
         return self._vad.is_speech(frame, self._rate)
+
+
+def _energy_np(pcm: bytes) -> float:
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.int64)
+    return float(np.dot(x, x))
+
+
+#: Sum of squares of a 16-bit PCM frame: the fast path's ``energy`` when it is
+#: built into this checkout, else a numpy equivalent with the same result.
+frame_energy = getattr(_fp, "energy", None) or _energy_np
+
+
+def frame_rms(pcm: bytes) -> float:
+    """Root-mean-square level of 16-bit LE PCM (0.0 for an empty frame)."""
+    n = len(pcm) // 2
+    return math.sqrt(frame_energy(pcm) / n) if n else 0.0
