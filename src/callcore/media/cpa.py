@@ -100,7 +100,7 @@ class CallProgressAnalyzer:
         n = rate * frame_ms // 1000
         self._n = n
         self._win = np.hanning(2 * n)
-        self._nfft = 1 << math.ceil(math.log2(8 * n))
+        self._nfft = 1 << math.ceil(math.log2(2 * n))  # 512 at 8 kHz: 15.6 Hz bins
         self._bin_hz = rate / self._nfft
         self._band = max(1, round(50.0 / self._bin_hz))
         self._prev = np.zeros(n)
@@ -125,7 +125,8 @@ class CallProgressAnalyzer:
         """Peak frequency if the 40 ms window ending with ``x`` is a pure tone."""
         w = np.concatenate((self._prev, x))
         w = (w - w.mean()) * self._win
-        p = np.abs(np.fft.rfft(w, self._nfft)) ** 2
+        spec = np.fft.rfft(w, self._nfft)
+        p = spec.real**2 + spec.imag**2
         total = p.sum()
         if total <= 0.0:
             return None

@@ -97,7 +97,8 @@ class WebRtcVad:
 
 
 def _energy_np(pcm: bytes) -> float:
-    x = np.frombuffer(pcm, dtype="<i2").astype(np.int64)
+    # float64 is exact here: 16-bit squares summed over < 2**22 samples stay under 2**53
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
     return float(np.dot(x, x))
 
 
