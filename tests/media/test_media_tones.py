@@ -104,3 +104,61 @@ def test_validation():
         ToneSegment((0.0,), 10)
     with pytest.raises(ValueError):
         ToneSequence((ToneSegment((), 0, 0),), repeat=None)
+
+
+# -- cadence detection (signals synthesized by sox, independent of the generator) --
+
+import audio_fixtures  # noqa: E402
+from audio_fixtures import frames, mix, noise, sox_synth, speech  # noqa: E402
+
+from callcore.media.tones import ToneCadenceDetector  # noqa: E402
+
+audio_cache = audio_fixtures.audio_cache
+
+
+def _sox_cadence(cache, freqs, on_ms, off_ms, cycles, vol="0.2"):
+    synth = ["sine", str(freqs[0])]
+    for f in freqs[1:]:
+        synth += ["sine", str(f)]
+    effects = ("remix", "-", "vol", vol) if len(freqs) > 1 else ("vol", vol)
+    # with two sines sox makes two channels; "remix -" sums them into one
+    burst = sox_synth(cache, on_ms / 1000, *synth, effects=effects)
+    return (burst + bytes(2 * 8 * off_ms)) * cycles
+
+
+def _detect(plan, pcm):
+    det = ToneCadenceDetector(TONE_PLANS[plan])
+    out = []
+    for f in frames(pcm):
+        out += det.feed(f)
+    return out
+
+
+@pytest.mark.parametrize(
+    "plan,name,freqs,on,off,cycles",
+    [
+        ("cn", "busy", (450,), 350, 350, 4),
+        ("cn", "ringback", (450,), 1000, 4000, 2),
+        ("us", "busy", (480, 620), 500, 500, 3),
+        ("us", "ringback", (440, 480), 2000, 4000, 2),
+    ],
+)
+def test_cadence_detects_plan_tones(audio_cache, plan, name, freqs, on, off, cycles):
+    pcm = bytes(2 * 8 * 300) + _sox_cadence(audio_cache, freqs, on, off, cycles)
+    pcm = mix(pcm, noise(len(pcm) // 16, 60, seed=11))
+    ev = _detect(plan, pcm)
+    assert [(e.name, e.country) for e in ev] == [(name, plan)]
+    assert abs(ev[0].start_ms - 300) <= 40
+    assert abs(ev[0].detected_at_ms - (300 + 2 * on + off)) <= 60
+
+
+def test_cadence_rejects_wrong_timing_and_speech(audio_cache):
+    # 450 Hz at 200/200 or 2000/2000: no Chinese cadence (350/350, 700/700, 1000/4000)
+    assert _detect("cn", _sox_cadence(audio_cache, (450,), 200, 200, 6)) == []
+    assert _detect("cn", _sox_cadence(audio_cache, (450,), 2000, 2000, 3)) == []
+    # US busy timing at the wrong frequencies
+    assert _detect("us", _sox_cadence(audio_cache, (950, 1400), 500, 500, 4)) == []
+    # a steady tone is no cadence
+    assert _detect("cn", _sox_cadence(audio_cache, (450,), 5000, 0, 1)) == []
+    talk = speech(audio_cache, "Hello, hello, is anybody there? Hello?") * 3
+    assert _detect("us", talk) == [] and _detect("cn", talk) == []

@@ -22,6 +22,8 @@ import numpy as np
 
 __all__ = [
     "TONE_PLANS",
+    "ToneCadenceDetector",
+    "ToneDetected",
     "ToneGenerator",
     "TonePlan",
     "ToneSegment",
@@ -216,3 +218,122 @@ def render(sequence: ToneSequence, rate: int = 8000) -> bytes:
     if total is None:
         raise ValueError("cannot render an endless sequence; use ToneGenerator")
     return gen.read(total)
+
+
+# -- cadence detection ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ToneDetected:
+    """A plan's tone (``name``: ringback, busy, congestion) recognised by cadence."""
+
+    name: str
+    country: str
+    start_ms: int
+    detected_at_ms: int
+
+
+class ToneCadenceDetector:
+    """Recognises a :class:`TonePlan`'s ringback / busy / congestion by cadence.
+
+    Sans-IO over 20 ms frames. A frame is *on* for a signal when at least
+    ``purity`` of its energy sits at that signal's frequencies (a DFT at
+    exactly those frequencies) and it is above ``min_rms``. A signal is
+    reported after ``cycles`` on-periods in a row whose lengths match the
+    plan's on time and whose gaps match its off time, each within
+    ``±(tolerance · nominal + 40 ms)``. Busy is thus recognised after
+    on-off-on (≈1 s), ringback after one full cycle plus the next burst.
+    Continuous tones (dial) are not cadence signals and are not reported.
+    """
+
+    def __init__(
+        self,
+        plan: TonePlan,
+        rate: int = 8000,
+        frame_ms: int = 20,
+        cycles: int = 2,
+        tolerance: float = 0.15,
+        purity: float = 0.6,
+        min_rms: float = 100.0,
+    ) -> None:
+        self.plan = plan
+        self.rate = rate
+        self.frame_ms = frame_ms
+        self.cycles = cycles
+        self.tolerance = tolerance
+        self.purity = purity
+        self.min_rms = min_rms
+        n = rate * frame_ms // 1000
+        self._n = n
+        t = np.arange(n) / rate
+        self._signals = []
+        for name in ("ringback", "busy", "congestion"):
+            seq: ToneSequence = getattr(plan, name)
+            seg = seq.segments[0]
+            if seg.off_ms == 0 or not seg.freqs:
+                continue
+            basis = np.exp(-2j * math.pi * np.outer(seg.freqs, t))
+            self._signals.append(_CadenceTrack(name, seg.on_ms, seg.off_ms, basis))
+        self._now = 0
+
+    def _match(self, got: int, nominal: int) -> bool:
+        return abs(got - nominal) <= self.tolerance * nominal + 40
+
+    def feed(self, frame: bytes) -> list[ToneDetected]:
+        if len(frame) != 2 * self._n:
+            raise ValueError(f"expected {2 * self._n} bytes, got {len(frame)}")
+        x = np.frombuffer(frame, dtype="<i2").astype(np.float64)
+        e = float(np.dot(x, x))
+        start = self._now
+        self._now += self.frame_ms
+        loud = e > self.min_rms**2 * self._n
+        out = []
+        for tr in self._signals:
+            on = False
+            if loud:
+                p = np.abs(tr.basis @ x) ** 2 * (2.0 / self._n)
+                on = float(p.sum()) >= self.purity * e
+            ev = tr.step(on, start, self.frame_ms, self)
+            if ev is not None:
+                out.append(ToneDetected(tr.name, self.plan.country, ev, self._now))
+        return out
+
+
+class _CadenceTrack:
+    __slots__ = ("basis", "name", "off_ms", "ok", "on_ms", "reported", "run", "run_on", "t0")
+
+    def __init__(self, name: str, on_ms: int, off_ms: int, basis: np.ndarray) -> None:
+        self.name = name
+        self.on_ms = on_ms
+        self.off_ms = off_ms
+        self.basis = basis
+        self.run_on = False
+        self.run = 0
+        self.ok = 0  # matching on-periods in a row
+        self.t0 = 0
+        self.reported = False
+
+    def step(self, on: bool, start: int, ms: int, det: ToneCadenceDetector) -> int | None:
+        if on == self.run_on:
+            self.run += ms
+            if not on and self.ok and self.run > det.tolerance * self.off_ms + 40 + self.off_ms:
+                self.ok = 0  # gap too long: the pattern broke
+            if on and self.run > self.on_ms * (1 + det.tolerance) + 40:
+                self.ok = 0
+            return None
+        # a run just ended
+        ended_on, length = self.run_on, self.run
+        self.run_on, self.run = on, ms
+        if ended_on:
+            if det._match(length, self.on_ms):
+                if self.ok == 0:
+                    self.t0 = start - length
+                self.ok += 1
+                if self.ok >= det.cycles and not self.reported:
+                    self.reported = True
+                    return self.t0
+            else:
+                self.ok = 0
+        elif self.ok and not det._match(length, self.off_ms):
+            self.ok = 0
+        return None
