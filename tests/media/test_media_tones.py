@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import audio_fixtures
 import numpy as np
 import pytest
-from audio_fixtures import tone_peak_hz
+from audio_fixtures import frames, mix, noise, sox_synth, speech, tone_peak_hz
 
 from callcore.media.tones import (
     TONE_PLANS,
+    ToneCadenceDetector,
     ToneGenerator,
     ToneSegment,
     ToneSequence,
@@ -13,6 +15,8 @@ from callcore.media.tones import (
     render,
     silence,
 )
+
+audio_cache = audio_fixtures.audio_cache
 
 
 def _pcm(b: bytes) -> np.ndarray:
@@ -107,13 +111,6 @@ def test_validation():
 
 
 # -- cadence detection (signals synthesized by sox, independent of the generator) --
-
-import audio_fixtures  # noqa: E402
-from audio_fixtures import frames, mix, noise, sox_synth, speech  # noqa: E402
-
-from callcore.media.tones import ToneCadenceDetector  # noqa: E402
-
-audio_cache = audio_fixtures.audio_cache
 
 
 def _sox_cadence(cache, freqs, on_ms, off_ms, cycles, vol="0.2"):
