@@ -100,9 +100,18 @@ class ComplianceGuard:
     def over_cap(self, state: PacingState, now: float) -> bool:
         r = self.rules
         live, ab = state.live_total, state.abandons_total
-        self.ledger.record(now, live, ab)
+        led = self.ledger
+        led.record(now, live, ab)
+        if live < r.min_live_for_cap:
+            return False
+        start = led._t[0]
+        done_full = False
         for w in r.windows:
-            rate, n = self.ledger.rate(now, live, ab, w)
+            if now - w <= start:  # the window covers the whole campaign so far
+                if done_full:
+                    continue
+                done_full = True
+            rate, n = led.rate(now, live, ab, w)
             if n >= r.min_live_for_cap and rate >= r.abandon_cap:
                 return True
         return False

@@ -13,6 +13,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from callcore import fastpath
+
+_kern = fastpath.load(name="callcore.pacing._forecast")
+
 __all__ = ["HandleTimeModel"]
 
 
@@ -36,6 +40,8 @@ class HandleTimeModel:
         self.max_elapsed = max(2, int(max_elapsed))
         self.mean_handle = float(self.talk.mean() + self.wrap.mean())
         self._cache: dict[tuple[str, int], np.ndarray] = {}
+        self._last_h = float("nan")
+        self._last_tabs: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def exponential(cls, mean_handle: float, n: int = 4000) -> HandleTimeModel:
@@ -79,21 +85,13 @@ class HandleTimeModel:
         self, talk_elapsed: Sequence[float], wrap_elapsed: Sequence[float], h: float
     ) -> tuple[float, float]:
         """(mean, variance) of how many of these busy agents are free within ``h`` s."""
-        m = v = 0.0
-        if len(talk_elapsed):
-            tab = self.p_talk(h)
-            idx = np.asarray(talk_elapsed).astype(np.intp)
-            np.minimum(idx, self.max_elapsed, out=idx)
-            p = tab[idx]
-            s = p.sum()
-            m += s
-            v += s - p.dot(p)
+        if h != self._last_h:
+            self._last_h = h
+            self._last_tabs = (self.p_talk(h), self.p_wrap(h))
+        tt, tw = self._last_tabs
+        m, v = _kern.expected_free(tt, talk_elapsed, self.max_elapsed)
         if len(wrap_elapsed):
-            tab = self.p_wrap(h)
-            idx = np.asarray(wrap_elapsed).astype(np.intp)
-            np.minimum(idx, self.max_elapsed, out=idx)
-            p = tab[idx]
-            s = p.sum()
-            m += s
-            v += s - p.dot(p)
-        return float(m), float(v)
+            m2, v2 = _kern.expected_free(tw, wrap_elapsed, self.max_elapsed)
+            m += m2
+            v += v2
+        return m, v

@@ -11,8 +11,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from callcore import fastpath
+
 from .handle import HandleTimeModel
 from .state import PacingState
+
+_kern = fastpath.load(name="callcore.pacing._forecast")
+overflow_dials = _kern.overflow_dials
 
 __all__ = [
     "AbandonBudget",
@@ -22,9 +27,6 @@ __all__ = [
     "VicidialAdaptive",
     "overflow_dials",
 ]
-
-_SQRT2 = math.sqrt(2.0)
-_INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 class Preview:
@@ -167,49 +169,6 @@ class VicidialAdaptive:
         )
 
 
-def overflow_dials(
-    flight_mean: float,
-    flight_var: float,
-    q: float,
-    free_mean: float,
-    free_var: float,
-    tau: float,
-    max_n: int,
-) -> int:
-    """Largest ``n <= max_n`` whose expected overflow stays within ``tau`` of expected answers.
-
-    Calls in flight will still reach the agent queue ``flight_mean`` times (variance
-    ``flight_var``); each of ``n`` new calls does with probability ``q``;
-    ``free_mean``/``free_var`` describe the agents free by then. With the normal
-    approximation ``D = answers - free``, require ``E[D+] <= tau * E[answers]``.
-    """
-    if q <= 0.0:
-        return 0
-
-    def ok(n: int) -> bool:
-        ma = flight_mean + n * q
-        mu = ma - free_mean
-        sd = math.sqrt(flight_var + n * q * (1.0 - q) + free_var)
-        if sd < 1e-9:
-            over = mu if mu > 0 else 0.0
-        else:
-            z = mu / sd
-            over = sd * _INV_SQRT2PI * math.exp(-0.5 * z * z) + mu * 0.5 * (
-                1.0 + math.erf(z / _SQRT2)
-            )
-        return over <= tau * ma
-
-    n = int(max(0.0, (free_mean - flight_mean) / q))
-    n = min(n, max_n)
-    if ok(n):
-        while n < max_n and ok(n + 1):
-            n += 1
-        return n
-    while n > 0 and not ok(n - 1):
-        n -= 1
-    return max(0, n - 1)
-
-
 class _Forecasting:
     """Shared parts of the forecasting policies: answer yield, answer delay, calls in flight.
 
@@ -234,32 +193,33 @@ class _Forecasting:
             raise ValueError("route_delays needs at least one sample")
         self.horizon = float(d.mean())
         ages = np.arange(int(d[-1]) + 2, dtype=float)
-        self._surv = (1.0 - np.searchsorted(d, ages, side="right") / d.size).tolist()
+        self._surv = 1.0 - np.searchsorted(d, ages, side="right") / d.size
+        self._top = len(self._surv) - 1
         self.resolve_time = max(resolve_time, float(d[-1]))
         self.window = window
         self.prior_weight = prior_weight
         _Forecasting.reset(self)
 
     def reset(self) -> None:
-        self._hist: deque[tuple[float, int, int]] = deque()
+        self._young: deque[tuple[float, int, int]] = deque()  # newer than resolve_time
+        self._old: deque[tuple[float, int, int]] = deque()  # resolved, within the window
         self._recent: deque[tuple[float, int]] = deque()  # (dial time, count)
         self._last: tuple[float, int] | None = None
         self.q = self.route_prior
 
     def _inputs(self, state: PacingState, now: float) -> tuple[float, float, float, float]:
         """(q, horizon, in-flight expected answers, their variance)."""
-        hist = self._hist
         d_now, r_now = state.dials_total, state.routed_total
-        hist.append((now, d_now, r_now))
-        while len(hist) > 2 and hist[1][0] <= now - self.resolve_time - self.window:
-            hist.popleft()
+        young, old = self._young, self._old
+        young.append((now, d_now, r_now))
         cut = now - self.resolve_time
-        a = hist[0]
-        for snap in hist:
-            if snap[0] > cut:
-                break
-            a = snap
-        b = hist[0]
+        while young[0][0] <= cut:
+            old.append(young.popleft())
+        if not old:
+            old.append(young[0])
+        while len(old) > 2 and old[1][0] <= cut - self.window:
+            old.popleft()
+        a, b = old[-1], old[0]
         w = self.prior_weight
         q = (r_now - b[2] + self.route_prior * w) / (a[1] - b[1] + w)
         q = min(1.0, max(1e-4, q))
@@ -269,15 +229,10 @@ class _Forecasting:
         if self._last is not None and d_now > self._last[1]:
             recent.append((self._last[0], d_now - self._last[1]))
         self._last = (now, d_now)
-        surv = self._surv
-        top = len(surv) - 1
+        top = self._top
         while recent and now - recent[0][0] >= top:
             recent.popleft()
-        fm = fv = 0.0
-        for t, k in recent:
-            p = q * surv[int(now - t)]
-            fm += k * p
-            fv += k * p * (1.0 - p)
+        fm, fv = _kern.flight(recent, self._surv, q, now)
         return q, self.horizon, fm, fv
 
 
@@ -355,6 +310,7 @@ class AbandonBudget(_Forecasting):
         self.prior_live = prior_live
         self.max_ratio = max_ratio
         self.tau = cap * aim
+        handle.expected_free((), (), self.horizon)  # tabulate now, not mid-campaign
 
     def reset(self) -> None:
         super().reset()

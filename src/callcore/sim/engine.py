@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from callcore import fastpath
-from callcore.pacing import ComplianceGuard, ComplianceRules, PolicyError, checked
+from callcore.pacing import ComplianceGuard, ComplianceRules, PolicyError
 
 from .scenario import Scenario
 
@@ -337,14 +337,13 @@ def simulate(
                 raise SimulationError(
                     sc.source, f"policies.{pname}", f"raised {type(e).__name__}: {e} at t={t:g}s"
                 ) from e
-            n = checked(n, policy)
             if n:
                 if c.remaining() < n:
                     c.feed(var.block(max(BLOCK, n)))
                 c.dial(n, t)
             m = int(t // 60.0)
             level[m] += n
-            active[m] += state.agents_active
+            active[m] += state.agents_idle + state.agents_talking + state.agents_wrapup
         k += 1
     c.run_until(duration)
     counters, iv, oh, ih = c.finish(duration)
