@@ -89,10 +89,13 @@ class Endpoint:
         rtp_ports: tuple[int, int] = (20000, 40000),
         secret: bytes | None = None,
         t1: float = 0.5,
+        algorithms: tuple[str, ...] = ("SHA-256", "MD5"),
+        md5_only_agents: tuple[str, ...] = ("baresip",),
     ) -> None:
         from callcore.net.sip_transport import SipTransports
 
         self.app = app or App()
+        self.md5_only_agents = md5_only_agents
         self.host = host
         self.user_agent = user_agent
         self.stats = EndpointStats()
@@ -112,7 +115,11 @@ class Endpoint:
         self._rtp_next = rtp_ports[0]
         self._rtp_range = rtp_ports
         self.challenger = DigestChallenger(
-            realm, secret or os.urandom(32), clock=lambda: self._now(), proxy=True
+            realm,
+            secret or os.urandom(32),
+            clock=lambda: self._now(),
+            algorithms=algorithms,
+            proxy=True,
         )
         self.location = LocationService(clock=lambda: self._now())
         self.registrar = Registrar(
@@ -120,9 +127,15 @@ class Endpoint:
             self.app.accounts,
             # require_qop=False: pyVoIP 1.6.8 answers with RFC 2069 digests (no qop)
             DigestChallenger(
-                realm, secret or os.urandom(32), clock=lambda: self._now(), require_qop=False
+                realm,
+                secret or os.urandom(32),
+                clock=lambda: self._now(),
+                algorithms=algorithms,
+                require_qop=False,
             ),
+            domain=host,
             open_registration=open_registration,
+            md5_only_agents=md5_only_agents,
         )
 
     # -- lifecycle --------------------------------------------------------------------
@@ -378,7 +391,8 @@ class Endpoint:
             stale = result.stale
         else:
             stale = False
-        extra = [("Proxy-Authenticate", c) for c in self.challenger.challenge(stale=stale)]
+        challenges = md5_only(self.challenger.challenge(stale=stale), req, self.md5_only_agents)
+        extra = [("Proxy-Authenticate", c) for c in challenges]
         self._respond(txn, 407, to_tag=new_tag(), extra=extra)
         return None
 
@@ -755,6 +769,18 @@ class Endpoint:
         lo, hi = self._rtp_range
         self._rtp_next = port + 2 if port + 2 < hi else lo
         return port
+
+
+def md5_only(challenges: list[str], req: Request, agents: tuple[str, ...]) -> list[str]:
+    """RFC 8760 challenges (SHA-256 first, then MD5) for everyone, except UAs whose
+    digest code fails on any non-MD5 challenge (baresip 1.0's libre answers
+    ENOSYS): they get the MD5 one only. Matched on the User-Agent prefix."""
+    ua = (req.headers.get("user-agent") or "").lower()
+    if ua and any(ua.startswith(a.lower()) for a in agents):
+        return [
+            c for c in challenges if "algorithm=md5" in c.lower().replace(" ", "")
+        ] or challenges
+    return challenges
 
 
 class _Round:

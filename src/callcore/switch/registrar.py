@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from email.utils import formatdate
 
-from callcore.sip.auth import DigestChallenger
+from callcore.sip.auth import DigestChallenger, DigestParseError, parse_credentials
 from callcore.sip.errors import SipParseError
 from callcore.sip.message import Request
 from callcore.sip.transaction import Peer
-from callcore.sip.uri import SipURI
+from callcore.sip.uri import SipURI, parse_uri
 from callcore.switch.location import AccountBook, ContactSpec, LocationService, RegistrarError
 
 Reply = tuple[int, str | None, list[tuple[str, str]]]
@@ -31,7 +31,9 @@ class Registrar:
         *,
         domain: str = "callcore",
         open_registration: bool = False,
+        md5_only_agents: tuple[str, ...] = (),
     ) -> None:
+        self.md5_only_agents = md5_only_agents
         self.location = location
         self.accounts = accounts
         self.challenger = challenger
@@ -79,7 +81,7 @@ class Registrar:
         stale = False
         if value is not None and value.lstrip()[:6].lower() == "digest":
             result = self.challenger.verify(
-                value, "REGISTER", self.accounts.password, str(req.uri), req.body
+                value, "REGISTER", self.accounts.password, digest_uri_check(value, req), req.body
             )
             if result.ok:
                 account = self.accounts.get(result.username or "")
@@ -87,11 +89,31 @@ class Registrar:
                     return 403, "Not the owner of this address", []
                 return None
             stale = result.stale
+        from callcore.switch.endpoint import md5_only
+
+        challenges = md5_only(self.challenger.challenge(stale=stale), req, self.md5_only_agents)
         return (
             self.challenger.status,
             None,
-            [(self.challenger.challenge_header, c) for c in self.challenger.challenge(stale=stale)],
+            [(self.challenger.challenge_header, c) for c in challenges],
         )
+
+
+def digest_uri_check(value: str, req: Request) -> str | None:
+    """The Request-URI the digest ``uri`` must equal, or None when it names the same
+    target in another spelling (pyVoIP 1.6.8 adds ``;transport=UDP``): the hash is
+    still computed over the client's ``uri`` value, so nothing is weakened."""
+    try:
+        claimed = parse_credentials(value).get("uri") or ""
+        if claimed != str(req.uri) and isinstance(req.uri, SipURI):
+            other = parse_uri(claimed)
+            if isinstance(other, SipURI) and other.without_params("transport").same_target(
+                req.uri.without_params("transport")
+            ):
+                return None
+    except (DigestParseError, SipParseError):
+        pass
+    return str(req.uri)
 
 
 def _spec(addr) -> ContactSpec:
