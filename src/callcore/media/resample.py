@@ -11,8 +11,8 @@ window), so one-shot and streamed output agree to rounding.
   factor) and runs each new frame together with that history. Every output
   sample is then computed from a full filter support — no edge effects at
   frame joins — at the price of a fixed delay of ``L`` input samples
-  (:attr:`StreamResampler.delay_in`; 10 samples = 1.25 ms for 8→16 kHz,
-  20 samples = 1.25 ms for 16→8 kHz, 60 samples = 1.25 ms for 48→8 kHz).
+  (:attr:`StreamResampler.delay_in`: 11 samples for 8→16 kHz, 22 for
+  16→8 kHz, 66 for 48→8 kHz — 1.375 ms in each case).
   :meth:`StreamResampler.flush` returns the last ``L`` samples' worth.
 """
 
