@@ -707,7 +707,7 @@ cdef class Core:
             else:
                 j = <long>p
                 if j + 1 < self.in_n:
-                    self._push(self.in_time[j + 1], EV_ARRIVAL, j + 1)
+                    self._push(now + self.in_time[j + 1], EV_ARRIVAL, j + 1)
                 self.c[C_IN_ARRIVALS] += 1
                 self.ivl[self._ivi(now) * NIV + 8] += 1
                 s = self._alloc()

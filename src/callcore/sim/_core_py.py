@@ -68,7 +68,7 @@ class Core:
         schedule_t,  # float64 times of agent AWAY/BACK events (sorted)
         schedule_kind,  # int64: EV_AWAY or EV_BACK
         schedule_agent,  # int64
-        in_time,  # float64 inbound arrival times (sorted)
+        in_time,  # float64 inbound inter-arrival gaps (first one from t=0)
         in_talk,
         in_wrap,
         in_patience,
@@ -478,7 +478,7 @@ class Core:
             else:  # EV_ARRIVAL
                 j = p
                 if j + 1 < len(self.in_time):
-                    self._push(self.in_time[j + 1], EV_ARRIVAL, j + 1)
+                    self._push(now + self.in_time[j + 1], EV_ARRIVAL, j + 1)
                 c[C_IN_ARRIVALS] += 1
                 self.ivl[self._ivi(now)][8] += 1
                 s = self._alloc()

@@ -71,7 +71,7 @@ class Variates:
 
 
 def inbound_arrivals(sc: Scenario, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-    """Inbound arrival times (non-homogeneous Poisson by thinning) and their durations."""
+    """Inbound inter-arrival gaps (non-homogeneous Poisson by thinning) and durations."""
     inb = sc.data["inbound"]
     dur = sc.data["duration"]
     if not inb["enabled"]:
@@ -93,6 +93,7 @@ def inbound_arrivals(sc: Scenario, rng: np.random.Generator) -> tuple[np.ndarray
     keep = rng.random(t.size) < rates[((t0 + t) // 3600).astype(int) % 24] / rmax
     t = t[keep]
     n = t.size
+    t = np.diff(t, prepend=0.0)  # gaps: the core chains arrivals as now + gap
     talk = inb["talk"].sample(rng, n)
     wrap = inb["wrap"].sample(rng, n)
     pat = inb["patience"].sample(rng, n) if inb["patience"] is not None else np.full(n, 1e18)
@@ -345,7 +346,6 @@ def simulate(
             level[m] += n
             active[m] += state.agents_idle + state.agents_talking + state.agents_wrapup
         k += 1
-    c.run_until(duration)
     counters, iv, oh, ih = c.finish(duration)
     cd = dict(zip(COUNTERS, (float(x) for x in counters), strict=True))
     per_min = np.where(active > 0, level / np.maximum(active, 1) * (60.0 / tick), 0.0)

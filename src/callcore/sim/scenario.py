@@ -471,6 +471,9 @@ def _cross_checks(d: dict) -> None:
         raise _Bad("outbound.amd.machine_notsure", "machine verdict probabilities sum above 1")
     if out["enabled"] and d["warmup"] > 0:
         raise _Bad("warmup", "a warm-up is for inbound-only studies (policies see counters)")
+    ratio = d["duration"] / d["tick"]
+    if abs(ratio - round(ratio)) > 1e-9:
+        raise _Bad("duration", f"must be a whole number of ticks ({d['tick']} s)")
     if d["warmup"] >= d["duration"]:
         raise _Bad("warmup", "must be shorter than the duration")
     for i, sh in enumerate(d.get("shifts", [])):
