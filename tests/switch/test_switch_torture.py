@@ -36,7 +36,8 @@ def _answers(sock: socket.socket, wait: float = 0.2) -> list[int]:
 
 
 def test_rfc4475_corpus_against_endpoint(shared_dir, arun):
-    rows = list(csv.DictReader(open(shared_dir / "sip-torture" / "MANIFEST.tsv"), delimiter="\t"))
+    with open(shared_dir / "sip-torture" / "MANIFEST.tsv", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
     app = App()
 
     @app.route("_!", public=True)
