@@ -235,3 +235,13 @@ def test_rfc2543_request_without_magic_cookie_matches_its_retransmission():
     layer.datagrams_to_send()
     assert layer.receive_request(request("OPTIONS", branch="oldbranch"), UDP, now=0.1) == []
     assert len(layer.datagrams_to_send()) == 1
+
+
+def test_transport_error_ends_client_transactions_to_that_peer_with_503():
+    layer = TransactionLayer()
+    a = layer.send_request(request("OPTIONS", branch="z9hG4bKa"), TCP, now=0.0)
+    b = layer.send_request(request("OPTIONS", branch="z9hG4bKb"), UDP, now=0.0)
+    events = layer.transport_error(TCP, now=0.1)
+    timeouts = [e for e in events if isinstance(e, TransactionTimeout)]
+    assert [(e.transaction, e.response.status) for e in timeouts] == [(a, 503)]
+    assert a.state is State.TERMINATED and b.state is State.TRYING

@@ -26,6 +26,7 @@ log = logging.getLogger("callcore.net.sip")
 
 OnMessage = Callable[[bytes, Peer], None]
 OnStreamError = Callable[[bytes, SipParseError, Peer], bytes | None]
+OnTransportError = Callable[[Peer], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +139,10 @@ class SipTransports:
         server_ssl: ssl.SSLContext | None = None,
         client_ssl: ssl.SSLContext | None = None,
         max_message: int = 65535,
+        on_transport_error: OnTransportError | None = None,
     ) -> None:
         self.on_message = on_message
+        self.on_transport_error = on_transport_error
         self.on_stream_error = on_stream_error
         self.server_ssl = server_ssl
         self.client_ssl = client_ssl
@@ -229,10 +232,12 @@ class SipTransports:
                     ssl=ctx,
                     server_hostname=peer.host if ctx else None,
                 )
-            except OSError as exc:
+            except (OSError, ssl.SSLError) as exc:
                 log.warning("cannot connect to %s: %s", peer, exc)
                 if self._connections.get(peer) is stream:
                     del self._connections[peer]
+                if self.on_transport_error is not None:
+                    self.on_transport_error(peer)
 
         self._spawn(connect())
         return stream

@@ -459,6 +459,20 @@ class TransactionLayer:
         """Send outside any transaction (ACK for 2xx, 2xx retransmissions, stateless errors)."""
         self._send(message.serialize(), peer)
 
+    def transport_error(self, peer: Peer, now: float) -> list[Event]:
+        """A connection to ``peer`` failed or was refused: every client transaction
+        waiting on it ends with a 503 to the TU (RFC 3261 §8.1.3.1)."""
+        for txn in [t for t in self.client.values() if t.peer == peer]:
+            txn.timer_gen += 1
+            txn.state = S.TERMINATED
+            self._terminate(txn)
+            self._events.append(
+                TransactionTimeout(
+                    txn, make_response(txn.request, 503, "Service Unavailable (transport error)")
+                )
+            )
+        return self.take_events()
+
     def find_invite(self, cancel: Request) -> ServerTransaction | None:
         """The INVITE server transaction a CANCEL refers to (§9.2)."""
         key = server_key(cancel)

@@ -104,6 +104,7 @@ class Endpoint:
             on_stream_error=self._on_stream_error,
             server_ssl=server_ssl,
             client_ssl=client_ssl,
+            on_transport_error=self._on_transport_error,
         )
         self.txl = TransactionLayer(self.transports.send, t1=t1)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -191,6 +192,10 @@ class Endpoint:
         assert self._loop is not None
         self._timer_at = when
         self._timer = self._loop.call_at(when, self._on_timer)
+
+    def _on_transport_error(self, peer: Peer) -> None:
+        self._dispatch(self.txl.transport_error(peer, self._now()))
+        self._rearm()
 
     def _on_timer(self) -> None:
         self._timer = None
