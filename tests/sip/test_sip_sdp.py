@@ -107,7 +107,11 @@ def test_ipv6_connection_and_media_level_override():
         ("v=0\no=- 1 1 IN IP4 h\ns=-\nt=0 0\nm=audio 70000 RTP/AVP 0\n", 5, "range"),
         ("v=0\no=- 1 1 IN IP4 h\ns=-\nt=0 0\nm=audio\n", 5, "m= needs"),
         ("v=0\no=- 1 1 IN IP4 h\ns=-\ngarbage\n", 4, "expected"),
-        ("v=0\no=- 1 1 IN IP4 h\ns=-\nt=0 0\nm=audio 1 RTP/AVP 0\na=rtpmap:0 PCMU\n", 6, "rtpmap"),
+        (
+            "v=0\no=- 1 1 IN IP4 h\ns=-\nt=0 0\nm=audio 1 RTP/AVP 0\na=rtpmap:0 PCMU/x\n",
+            6,
+            "rtpmap",
+        ),
         ("v=0\no=- 1 1 IN IP4 h\ns=-\nt=0 0\nm=audio 1 RTP/AVP 0\na=ptime:abc\n", 6, "ptime"),
         ("v=0\no=- 1 1 IN IP4 h\ns=-\nt=0 0\nm=audio 1 RTP/AVP 0\no=- 1 1 IN IP4 h\n", 6, "media"),
         ("v=0\ns=-\nt=0 0\n", 0, "missing o="),
@@ -365,3 +369,10 @@ def test_offer_answer_agree(offered, supported, direction):
     # what we (offerer) may do is the reverse of what the answerer wrote
     assert {"sendrecv": "sendrecv", "sendonly": "recvonly", "recvonly": "sendonly",
             "inactive": "inactive"}[a.direction] == n.direction  # fmt: skip
+
+
+def test_rtpmap_without_clock_rate_is_tolerated_as_rfc4475_sends_it():
+    sd = SessionDescription.parse(
+        "v=0\no=- 1 1 IN IP4 h\ns=-\nc=IN IP4 h\nt=0 0\nm=audio 1 RTP/AVP 0 31\na=rtpmap:31 LPC\n"
+    )
+    assert 31 not in sd.media[0].rtpmaps  # ignored, not guessed
