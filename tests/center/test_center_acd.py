@@ -23,6 +23,7 @@ from callcore.center.strategies import RingProgressively, make_strategy
 
 def build(strategy="longest_idle", n=3, login=True, timers=None, sticky=None, **cfg):
     acd = Acd(timers=timers or AgentTimers(max_no_answer=0), rng=random.Random(7), sticky=sticky)
+    cfg.setdefault("music", None)
     acd.add_queue(QueueConfig("q", strategy=strategy, **cfg))
     for i in range(n):
         acd.add_agent(Agent(f"a{i}", devices=(Device(f"sip:a{i}@h"),)), ["q"])
@@ -501,3 +502,24 @@ def test_api_errors():
         acd.call_ended("x", 1.0)
     with pytest.raises(AcdError, match="already exists"):
         acd.add_queue(QueueConfig("q"))
+
+
+def test_hold_music_on_join_and_screen_pop_for_offer():
+    from callcore.center.events import HoldMusic
+    from callcore.center.screenpop import pop_for_offer
+
+    sticky = StickyMemory()
+    acd = build("linear", n=1, music="bank-jazz", sticky=sticky)
+    acd.enqueue("q", QueuedCall("c0", number="555"), 0.0)
+    serve(acd, "c0", "a0", 1.0)
+    acd.drain()
+    call = QueuedCall(
+        "c1", number="555", tier="gold", attrs={"ivr_path": ["main"], "ivr_inputs": {"menu": "1"}}
+    )
+    acd.enqueue("q", call, 20.0)
+    cmds = acd.drain()
+    assert cmds[0] == HoldMusic("c1", "q", "bank-jazz")
+    (offer,) = [c for c in cmds if isinstance(c, OfferCall)]
+    pop = pop_for_offer(offer, acd.call("c1"), 20.0, sticky)
+    assert (pop.agent_id, pop.previous_calls, pop.last_agent, pop.tier) == ("a0", 1, "a0", "gold")
+    assert pop.ivr_path == ("main",) and dict(pop.ivr_inputs) == {"menu": "1"}

@@ -56,6 +56,11 @@ STATUS_ALLOWED: dict[AgentStatus, frozenset[AgentStatus]] = {
 }
 
 
+# plain module constants: enum attribute access is slow in hot paths
+_AVAILABLE = AgentStatus.AVAILABLE
+_IDLE = AgentState.IDLE
+
+
 class AgentError(Exception):
     """Base class of agent misuse errors."""
 
@@ -323,6 +328,4 @@ class AgentPool:
 
     @staticmethod
     def _refresh(a: Agent, now: float) -> None:
-        a.ready = (
-            a.status is AgentStatus.AVAILABLE and a.state is AgentState.IDLE and now >= a.ready_at
-        )
+        a.ready = a.status is _AVAILABLE and a.state is _IDLE and now >= a.ready_at

@@ -172,6 +172,15 @@ class PlayAnnouncement:
 
 
 @dataclass(frozen=True, slots=True)
+class HoldMusic:
+    """Start music on hold (class ``music``) for a caller who just joined ``queue``."""
+
+    call_id: str
+    queue: str
+    music: str
+
+
+@dataclass(frozen=True, slots=True)
 class Overflow:
     """Take ``call_id`` out of the queue towards ``target`` (``kind`` voicemail/queue/number/hangup)."""
 
@@ -218,6 +227,7 @@ Command = (
     | CancelOffer
     | Bridge
     | PlayAnnouncement
+    | HoldMusic
     | Overflow
     | OfferCallbackChoice
     | PlaceCallback

@@ -44,6 +44,7 @@ from .events import (
     CancelOffer,
     Command,
     Event,
+    HoldMusic,
     OfferCall,
     OfferCallbackChoice,
     Overflow,
@@ -82,7 +83,8 @@ class QueueConfig:
     members added with ``level=k`` become eligible after ``k * tier_wait``.
     ``attribute_relax`` drops per-call skill needs (region, product) after that
     wait so nobody is stuck. ``whisper`` is formatted with ``queue``, ``tier``,
-    ``customer``, ``number``, ``product``.
+    ``customer``, ``number``, ``product``. ``music`` is the hold-music class
+    started on join (``None``: the live layer keeps ringback/silence).
     """
 
     name: str
@@ -96,6 +98,7 @@ class QueueConfig:
     join_empty: bool = True
     leave_when_empty: bool = False
     on_empty: OverflowTarget = field(default_factory=OverflowTarget)
+    music: str | None = "default"
     announce_position: bool = False
     announce_every: float | None = None
     skills: Mapping[str, int] = field(default_factory=dict)
@@ -152,6 +155,7 @@ class _Queue:
         "boundaries",
         "calls",
         "cfg",
+        "has_levels",
         "member_of",
         "members",
         "strategy",
@@ -165,8 +169,10 @@ class _Queue:
         self.calls: list[QueuedCall] = []  # sorted by QueuedCall.sort_key
         self.aht = 180.0
         self.boundaries: list[float] = []
+        self.has_levels = False
 
     def recompute_boundaries(self) -> None:
+        self.has_levels = any(m.level for m in self.members)
         b = {m_after(m, self.cfg) for m in self.members}
         b.update(t for t, _ in self.cfg.tiers)
         if self.cfg.attribute_relax is not None:
@@ -577,6 +583,8 @@ class Acd:
         if c.dedicated_agent:
             self._awaiting.setdefault(c.dedicated_agent, []).append(c)
         cfg = q.cfg
+        if cfg.music:
+            self._out.append(HoldMusic(c.call_id, cfg.name, cfg.music))
         if cfg.announce_position:
             self._out.append(
                 PlayAnnouncement(
@@ -638,6 +646,10 @@ class Acd:
         wait = now - c.arrived
         need = self._needs(q, c, wait)
         tried = c.tried
+        if not need and not q.has_levels:
+            if tried:
+                return [m for m in q.members if m.agent.ready and m.agent.id not in tried]
+            return [m for m in q.members if m.agent.ready]
         ok = self._member_ok
         return [
             m

@@ -93,24 +93,32 @@ class PrefixRegionLookup:
 
 
 class StickyMemory:
-    """Remembers which agent last served a number, for ``timeout`` seconds."""
+    """Remembers which agent last served a number (for ``timeout`` seconds) and
+    how many calls from that number were answered (for screen pops)."""
 
     def __init__(self, timeout: float = 24 * 3600.0) -> None:
         self.timeout = timeout
         self._last: dict[str, tuple[str, float]] = {}
+        self._count: dict[str, int] = {}
 
     def remember(self, number: str, agent_id: str, now: float) -> None:
         self._last[number] = (agent_id, now)
+        self._count[number] = self._count.get(number, 0) + 1
 
     def last_agent(self, number: str, now: float) -> str | None:
+        """The last agent within the timeout, else ``None``."""
         got = self._last.get(number)
         if got is None:
             return None
         agent_id, at = got
         if now - at > self.timeout:
-            del self._last[number]
             return None
         return agent_id
+
+    def previous(self, number: str) -> tuple[int, str | None]:
+        """``(answered calls so far, last agent ever)`` for screen pops."""
+        got = self._last.get(number)
+        return self._count.get(number, 0), got[0] if got else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,6 +81,32 @@ class ScreenPop:
         )
 
 
+def pop_for_offer(
+    offer: Any,
+    call: Any,
+    now: float,
+    history: Any = None,
+) -> ScreenPop:
+    """Build the pop for an :class:`~callcore.center.events.OfferCall` of a
+    :class:`~callcore.center.queue.QueuedCall` (its ``attrs`` carry the IVR data);
+    ``history`` is a :class:`~callcore.center.routing.StickyMemory`."""
+    prev, last = history.previous(call.number) if history is not None else (0, None)
+    attrs = dict(call.attrs)
+    attrs.setdefault("customer_id", call.customer_id or "")
+    attrs.setdefault("tier", call.tier or "")
+    return ScreenPop.build(
+        call_id=offer.call_id,
+        agent_id=offer.agent_id,
+        queue=offer.queue,
+        caller_number=call.number,
+        attrs=attrs,
+        wait=now - call.arrived,
+        previous_calls=prev,
+        last_agent=last,
+        at=now,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """Outcome of one pop to one destination."""
