@@ -523,3 +523,43 @@ def test_hold_music_on_join_and_screen_pop_for_offer():
     pop = pop_for_offer(offer, acd.call("c1"), 20.0, sticky)
     assert (pop.agent_id, pop.previous_calls, pop.last_agent, pop.tier) == ("a0", 1, "a0", "gold")
     assert pop.ivr_path == ("main",) and dict(pop.ivr_inputs) == {"menu": "1"}
+
+
+def test_max_wait_during_unanswered_offer_overflows_when_offer_fails():
+    acd = build("linear", n=1, max_wait=30.0, offer_timeout=20.0)
+    acd.enqueue("q", QueuedCall("c0"), 0.0)
+    acd.drain()
+    acd.caller_hangup("c0", 1.0)  # a0 free again
+    acd.set_status("a0", AgentStatus.NOT_READY, 1.5)
+    acd.enqueue("q", QueuedCall("c1"), 2.0)
+    acd.set_status("a0", AgentStatus.AVAILABLE, 20.0)  # offer at 20, times out at 40
+    assert offers(acd.drain()) == ["a0"]
+    acd.poll(32.0)  # max wait passes while ringing: keep ringing
+    assert acd.drain() == []
+    acd.poll(40.0)
+    cmds = acd.drain()
+    assert Overflow("c1", "q", "voicemail", "", "max wait") in cmds
+    assert offers(cmds) == []
+
+
+def test_queued_call_from_ivr_attrs_and_router():
+    router = CallerRouter(
+        regions=PrefixRegionLookup(),
+        region_skills={"east": "shanghainese"},
+        product_skills={"cards": "cards"},
+        vip={"gold": VipRule(priority=5, base_score=30)},
+    )
+    attrs = {"tier": "gold", "product": "cards", "customer_id": "C1", "ivr_path": ["main"]}
+    c = QueuedCall.from_ivr("x", "+862112345678", 0.0, attrs=attrs, priority=2, router=router)
+    assert c.skills == {"shanghainese": 1, "cards": 1}
+    assert (c.priority, c.base_score, c.customer_id, c.region) == (5, 30, "C1", "east")
+    assert c.attrs["ivr_path"] == ["main"]
+
+
+def test_reset_daily_counters():
+    acd = build("least_calls")
+    acd.enqueue("q", QueuedCall("c"), 10.0)
+    serve(acd, "c", "a0", 10.0)
+    assert acd.pool.get("a0").calls_today == 1
+    acd.pool.reset_daily()
+    assert acd.pool.get("a0").calls_today == 0 and acd.pool.get("a0").talk_time == 0.0

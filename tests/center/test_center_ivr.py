@@ -227,3 +227,30 @@ def test_python_flow_definition_and_validation():
     assert res.vars["amt"] == "99.50" and res.outcome == "hangup:normal"
     with pytest.raises(FlowError, match="undefined node 'nowhere'"):
         Flow("bad", "m", {"m": Menu("p", {"1": "nowhere"})}, fallback_queue="g").validate()
+
+
+@pytest.mark.parametrize(
+    ("action", "target", "outcome"),
+    [
+        ("message", "", "hangup:closed"),
+        ("forward", "+8613800009999", "number:+8613800009999"),
+        ("voicemail", "night", "voicemail:night"),
+    ],
+)
+def test_hours_node_runs_schedule_after_hours_action(arun, action, target, outcome):
+    from callcore.center.hours import AfterHours
+    from callcore.center.ivr import Hours
+
+    sched = BusinessHours.weekdays(
+        "08:00", "20:00", tz=SH, after_hours=AfterHours(action, target, "We are closed.")
+    )
+    flow = Flow("t", "h", {"h": Hours("hotline", open="m"), "m": Hangup()}, fallback_queue="g")
+    vm = VoicemailStore()
+    night = shanghai(2026, 11, 23, 23)
+    call = ScriptedCall()
+    res = arun(
+        FlowRunner(flow, hours={"hotline": sched}, voicemail=vm, clock=lambda: night).run(call)
+    )
+    assert res.outcome == outcome
+    assert "We are closed." in call.played()
+    assert len(vm.list()) == (1 if action == "voicemail" else 0)

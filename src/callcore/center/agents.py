@@ -320,6 +320,12 @@ class AgentPool:
             self._set_status(a, AgentStatus.NOT_READY, now, "max-no-answer")
         return a
 
+    def reset_daily(self) -> None:
+        """Zero the per-day counters (calls today, talk time) of every agent."""
+        for a in self._agents.values():
+            a.calls_today = 0
+            a.talk_time = 0.0
+
     def refresh(self, agent_id: str, now: float) -> bool:
         """Recompute readiness (after a delay expired); return it."""
         a = self.get(agent_id)

@@ -22,6 +22,7 @@ import random as _random
 from bisect import insort
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .agents import (
     Agent,
@@ -51,7 +52,7 @@ from .events import (
     PlaceCallback,
     PlayAnnouncement,
 )
-from .routing import StickyMemory
+from .routing import CallerRouter, StickyMemory
 from .strategies import Member, Strategy, make_strategy
 
 
@@ -140,7 +141,31 @@ class QueuedCall:
     bridged_at: float | None = None
     gen: int = 0
     ring_gen: int = 0
+    overdue: bool = False
     seq: int = 0
+
+    @classmethod
+    def from_ivr(
+        cls,
+        call_id: str,
+        number: str,
+        now: float,
+        *,
+        attrs: Mapping[str, Any] | None = None,
+        priority: int = 0,
+        router: CallerRouter | None = None,
+    ) -> QueuedCall:
+        """Build the queued call for an IVR transfer: ``attrs`` is what the flow
+        passed (product, tier, customer, path, masked inputs); ``router`` adds
+        region/product skills, sticky agent and VIP rules."""
+        a = dict(attrs or {})
+        tier = a.get("tier") or None
+        product = a.get("product") or None
+        kw: dict[str, Any] = {"priority": priority, "tier": tier, "product": product}
+        if router is not None:
+            kw.update(router.hints(number, now, product=product, tier=tier))
+            kw["priority"] = max(priority, kw.get("priority", 0))
+        return cls(call_id, number, customer_id=a.get("customer_id") or None, attrs=a, **kw)
 
     def sort_key(self) -> tuple[int, float, int]:
         return (-self.priority, self.arrived - self.base_score, self.seq)
@@ -515,7 +540,9 @@ class Acd:
 
     def _t_maxwait(self, now: float, call_id: str, gen: int) -> None:
         c = self._calls.get(call_id)
-        if c is None or c.gen != gen or c.status not in ("waiting",):
+        if c is None or c.gen != gen or c.status != "waiting":
+            if c is not None and c.gen == gen and c.status == "offering":
+                c.overdue = True  # overflow if this offer is not answered
             return
         q = self._queues[c.queue]
         self._overflow(q, c, q.cfg.on_max_wait, "max wait", now)
@@ -576,6 +603,7 @@ class Acd:
         c.gen += 1
         c.offers.clear()
         c.tried.clear()
+        c.overdue = False
         insort(q.calls, c)
         self._calls[c.call_id] = c
         pos = q.calls.index(c) + 1
@@ -782,6 +810,11 @@ class Acd:
                 if c.offers:
                     return
             c.status = "waiting"
+            if c.overdue:
+                c.overdue = False
+                self._overflow(q, c, q.cfg.on_max_wait, "max wait", now)
+                if c.status != "waiting" or c.call_id not in self._calls:
+                    return
         self._dispatch_call(q, c, now)
 
     def _cancel_agent_offer(self, a: Agent, now: float, reason: str) -> None:

@@ -218,20 +218,37 @@ class Branch(Node):
 
 @dataclass(slots=True)
 class Hours(Node):
-    """Branch on a named business-hours schedule: ``open`` or ``closed``."""
+    """Branch on a named business-hours schedule: ``open`` or ``closed``.
+
+    Without ``closed`` the schedule's own after-hours action runs: ``message``
+    (play its text, hang up), ``forward`` (to its number, e.g. an on-duty
+    agent's mobile) or ``voicemail`` (record into its mailbox).
+    """
 
     kind: ClassVar[str] = "hours"
     links: ClassVar[tuple[str, ...]] = ("open", "closed")
     schedule: str
     open: str
-    closed: str
+    closed: str | None = None
 
     async def run(self, ctx: FlowContext) -> str | None:
         sched = ctx.hours.get(self.schedule)
         if sched is None:
             ctx.error = f"unknown schedule {self.schedule!r}"
+            return ctx.fallback()
+        if sched.is_open(ctx.now()):
+            return self.open
+        if self.closed is not None:
             return self.closed
-        return self.open if sched.is_open(ctx.now()) else self.closed
+        act = sched.after_hours
+        if act.action == "voicemail":
+            return await Voicemail(act.target or self.schedule, say=act.text).run(ctx)
+        if act.action == "forward":
+            await ctx.call.play(act.text)
+            ctx.outcome = f"number:{act.target}"
+            await ctx.call.transfer_to_number(act.target)
+            return None
+        return await Hangup(say=act.text, cause="closed").run(ctx)
 
 
 @dataclass(slots=True)
