@@ -255,8 +255,10 @@ class ErlangPredictive(_Forecasting):
         route_delays: Sequence[float] = (20.0,),
         resolve_time: float = 32.0,
         max_ratio: float = 10.0,
+        inbound_rate: float = 0.0,
     ) -> None:
         super().__init__(route_prior, route_delays, resolve_time)
+        self.inbound_rate = inbound_rate
         self.mean_handle = mean_handle
         self.target = target
         self.max_ratio = max_ratio
@@ -265,8 +267,9 @@ class ErlangPredictive(_Forecasting):
         q, h, flight, flight_var = self._inputs(state, now)
         busy = state.agents_talking + state.agents_wrapup
         p = 1.0 - math.exp(-h / self.mean_handle)
-        fm = state.agents_idle - state.calls_waiting + busy * p
-        fv = busy * p * (1.0 - p)
+        inb = self.inbound_rate * h  # inbound calls (Poisson) taking agents meanwhile
+        fm = state.agents_idle - state.calls_waiting + busy * p - inb
+        fv = busy * p * (1.0 - p) + inb
         max_n = int(self.max_ratio * max(1, state.agents_active))
         return overflow_dials(flight, flight_var, q, fm, fv, self.target, max_n)
 
@@ -299,6 +302,7 @@ class AbandonBudget(_Forecasting):
         gain: float = 1.5,
         prior_live: float = 300.0,
         max_ratio: float = 10.0,
+        inbound_rate: float = 0.0,
     ) -> None:
         super().__init__(route_prior, route_delays, resolve_time)
         if not 0 < cap < 1 or not 0 < aim <= 1:
@@ -309,6 +313,7 @@ class AbandonBudget(_Forecasting):
         self.gain = gain
         self.prior_live = prior_live
         self.max_ratio = max_ratio
+        self.inbound_rate = inbound_rate
         self.tau = cap * aim
         handle.expected_free((), (), self.horizon)  # tabulate now, not mid-campaign
 
@@ -325,7 +330,9 @@ class AbandonBudget(_Forecasting):
         tau = target * math.exp(self.gain * max(-3.0, min(1.0, err)))
         self.tau = tau
         fm, fv = self.handle.expected_free(state.talk_elapsed, state.wrap_elapsed, h)
-        fm += state.agents_idle - state.calls_waiting
+        inb = self.inbound_rate * h  # inbound calls (Poisson) taking agents meanwhile
+        fm += state.agents_idle - state.calls_waiting - inb
+        fv += inb
         max_n = int(self.max_ratio * max(1, state.agents_active))
         return overflow_dials(flight, flight_var, q, fm, fv, tau, max_n)
 

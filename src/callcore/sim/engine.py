@@ -277,6 +277,7 @@ def metrics_from(c: dict[str, float], duration: float) -> dict[str, float]:
         "occupancy": busy / logged if logged else 0.0,
         "talk_min_per_agent_hour": (c["talk_time"] / 60.0) / (logged / 3600.0) if logged else 0.0,
         "idle_fraction": 1.0 - busy / logged if logged else 0.0,
+        "machine_share": c["machine_time"] / logged if logged else 0.0,
         "mean_wait_connected": c["out_wait_sum"] / c["connects"] if c["connects"] else 0.0,
         "dials_per_agent_hour": c["dials"] / (logged / 3600.0) if logged else 0.0,
         "in_p_wait": 1.0 - c["in_immediate"] / arr if arr else nan,

@@ -52,7 +52,18 @@ def scenario_priors(sc: Scenario) -> dict[str, Any]:
         "wrap": wrap,
         "mean_handle": float(talk.mean() + wrap.mean()),
         "cap": sc.data["compliance"]["abandon_cap"],
+        "inbound_rate": _inbound_rate(sc),
     }
+
+
+def _inbound_rate(sc: Scenario) -> float:
+    """Mean inbound arrivals per second over the campaign's hours (0 without inbound)."""
+    inb = sc.data["inbound"]
+    if not inb["enabled"]:
+        return 0.0
+    start, dur = sc.data["start"], sc.data["duration"]
+    hours = [int((start + t) // 3600) % 24 for t in np.arange(0.0, dur, 600.0)]
+    return float(np.mean([inb["rate_by_hour"].get(h, inb["rate"]) for h in hours])) / 3600.0
 
 
 def _dmax(d) -> float:
@@ -100,6 +111,7 @@ def make_policy(name: str, sc: Scenario, **params: Any):
         "route_prior": pr["route_prior"],
         "route_delays": pr["route_delays"],
         "resolve_time": pr["resolve_time"],
+        "inbound_rate": pr["inbound_rate"],
     }
     if name == "erlang":
         return ErlangPredictive(mean_handle=pr["mean_handle"], **{**common, **kw})
