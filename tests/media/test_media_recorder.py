@@ -86,7 +86,9 @@ def test_killed_process_leaves_readable_wav(tmp_path):
         proc.stdout.close()
     assert proc.returncode == -signal.SIGKILL
     riff, data, present = _header_sizes(path)
-    assert data == present and riff == os.path.getsize(path) - 8
+    # The header is self-consistent; a kill between a chunk's write and the header
+    # patch that follows it leaves at most that one chunk beyond the declared size.
+    assert riff == 36 + data and data <= present <= data + 16000
     params, x = _read(path)
     assert params.nchannels == 1 and params.framerate == 8000 and params.sampwidth == 2
     assert params.nframes >= 8000  # at least 1 s survived
