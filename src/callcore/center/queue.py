@@ -349,11 +349,15 @@ class Acd:
         return sum(1 for m in self._queue(queue).members if m.agent.status is AgentStatus.AVAILABLE)
 
     def expected_wait(self, queue: str, position: int) -> float | None:
+        """Rough expected wait at ``position``: callers ahead beyond the ready members,
+        times the queue's running handle time, shared over the staffed members
+        (``None`` when nobody is staffed)."""
         q = self._queue(queue)
         n = self.staffed(queue)
         if n == 0:
             return None
-        return position * q.aht / n
+        free = sum(1 for m in q.members if m.agent.ready)
+        return max(0, position - free) * q.aht / n
 
     def drain(self) -> list[Command]:
         """Commands produced since the last call, in order."""

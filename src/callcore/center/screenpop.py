@@ -17,9 +17,10 @@ import logging
 import random as _random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
+if TYPE_CHECKING:
+    import aiohttp
 
 log = logging.getLogger("callcore.center.screenpop")
 
@@ -157,6 +158,9 @@ class ScreenPopper:
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
+        import aiohttp  # imported here so the sans-IO core does not pay for it
+
+        self._aiohttp = aiohttp
         self._q = asyncio.Queue(self.backlog)
         self._session = aiohttp.ClientSession(headers=self.headers)
         self._workers = [asyncio.create_task(self._worker()) for _ in range(self.concurrency)]
@@ -222,6 +226,7 @@ class ScreenPopper:
 
     async def _post(self, url: str, pop: ScreenPop) -> Delivery:
         assert self._session is not None
+        aiohttp = self._aiohttp
         body = pop.as_json()
         err = None
         timeout = aiohttp.ClientTimeout(total=self.retry.timeout)
