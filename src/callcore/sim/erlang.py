@@ -148,7 +148,7 @@ def erlang_a(
         w = w * lam / (n * mu + j * theta)
         tail += w
         queue += j * w
-        if w < tol * tail and j * theta > lam:
+        if w < tol * tail and n * mu + j * theta > lam:
             break
     total = s_below + tail
     p_wait = tail / total
