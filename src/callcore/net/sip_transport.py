@@ -54,12 +54,21 @@ class Listen:
         return cls(transport, host.strip("[]"), int(port))
 
 
+_IP_CACHE: dict[str, bool] = {}
+
+
 def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
+    """Whether ``host`` is an IP literal (memoised: it is asked on every send)."""
+    known = _IP_CACHE.get(host)
+    if known is None:
+        try:
+            ipaddress.ip_address(host)
+            known = True
+        except ValueError:
+            known = False
+        if len(_IP_CACHE) < 10_000:
+            _IP_CACHE[host] = known
+    return known
 
 
 class _Datagram(asyncio.DatagramProtocol):
