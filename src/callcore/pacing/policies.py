@@ -282,7 +282,8 @@ class AbandonBudget(_Forecasting):
 
     Each second it forecasts the agents free when a call dialed now would be
     answered: idle agents, plus each busy agent's probability of finishing within
-    the answer horizon given the *elapsed* time of its call or wrap-up
+    the answer horizon (plus ``slack``: an answered call may wait for the connect
+    window, 2 s) given the *elapsed* time of its call or wrap-up
     (:class:`HandleTimeModel`), minus calls already waiting. It dials the most lines
     whose expected overflow stays within a per-decision tolerance ``tau``, and steers
     ``tau`` so the campaign's abandon rate tracks ``aim * cap``: the tolerance grows
@@ -295,16 +296,18 @@ class AbandonBudget(_Forecasting):
         self,
         handle: HandleTimeModel,
         cap: float = 0.03,
-        aim: float = 0.8,
+        aim: float = 0.7,
         route_prior: float = 0.3,
         route_delays: Sequence[float] = (20.0,),
         resolve_time: float = 32.0,
-        gain: float = 1.5,
+        gain: float = 3.0,
         prior_live: float = 300.0,
         max_ratio: float = 10.0,
         inbound_rate: float = 0.0,
+        slack: float = 0.0,
     ) -> None:
         super().__init__(route_prior, route_delays, resolve_time)
+        self.slack = slack
         if not 0 < cap < 1 or not 0 < aim <= 1:
             raise ValueError("need 0 < cap < 1 and 0 < aim <= 1")
         self.handle = handle
@@ -329,7 +332,7 @@ class AbandonBudget(_Forecasting):
         err = (target * state.live_total - state.abandons_total) / allowed
         tau = target * math.exp(self.gain * max(-3.0, min(1.0, err)))
         self.tau = tau
-        fm, fv = self.handle.expected_free(state.talk_elapsed, state.wrap_elapsed, h)
+        fm, fv = self.handle.expected_free(state.talk_elapsed, state.wrap_elapsed, h + self.slack)
         inb = self.inbound_rate * h  # inbound calls (Poisson) taking agents meanwhile
         fm += state.agents_idle - state.calls_waiting - inb
         fv += inb

@@ -117,7 +117,10 @@ def write_report(replications: int = 30, seed: int = 1, workers: int = 1, plot_d
         "",
     ]
     pts = [Point(s, p) for s in SUITE for p in POLICIES]
-    pts += [Point("bench50-talk40-60", "progressive", (("ratio", r),)) for r in (1.1, 1.2, 1.3)]
+    pts += [
+        Point("bench50-talk40-60", "progressive", (("ratio", r),))
+        for r in (1.1, 1.2, 1.3, 1.5, 2.0)
+    ]
     pts += [Point(s, p) for s in AMD[1:] for p in ("vicidial", "budget", "progressive")]
     res = sweep(pts, replications, seed, workers)
     by = {(r.point.scenario, r.point.label): r for r in res}
@@ -149,7 +152,7 @@ def write_report(replications: int = 30, seed: int = 1, workers: int = 1, plot_d
         "| lines per idle agent | occupancy | abandon rate |",
         "|---|---|---|",
     ]
-    for lab in ("progressive", *(f"progressive(ratio={r})" for r in (1.1, 1.2, 1.3))):
+    for lab in ("progressive", *(f"progressive(ratio={r})" for r in (1.1, 1.2, 1.3, 1.5, 2.0))):
         r = by[("bench50-talk40-60", lab)]
         ratio = lab.split("=")[1].rstrip(")") if "=" in lab else "1.0"
         lines.append(f"| {ratio} | {_pct(*r.ci('occupancy'), 1)} | {_pct(*r.ci('abandon_rate'))} |")
