@@ -27,6 +27,13 @@ SUITE = (
 )
 POLICIES = ("preview", "progressive", "vicidial", "erlang", "budget")
 AMD = ("collections200", "collections200-amd", "collections200-amd-safe")
+VARIANT_SC = ("bench50-talk40-60", "collections200")
+VICIDIAL_VARIANTS = (
+    (("drop_method", "tapered"),),
+    (("drop_method", "halve"),),
+    (("max_level", 10.0),),
+    (("intensity", -20.0),),
+)
 
 
 def _pct(m, h, d=2):
@@ -122,6 +129,7 @@ def write_report(replications: int = 30, seed: int = 1, workers: int = 1, plot_d
         for r in (1.1, 1.2, 1.3, 1.5, 2.0)
     ]
     pts += [Point(s, p) for s in AMD[1:] for p in ("vicidial", "budget", "progressive")]
+    pts += [Point(s, "vicidial", v) for s in VARIANT_SC for v in VICIDIAL_VARIANTS]
     res = sweep(pts, replications, seed, workers)
     by = {(r.point.scenario, r.point.label): r for r in res}
     lines += [
@@ -180,6 +188,28 @@ def write_report(replications: int = 30, seed: int = 1, workers: int = 1, plot_d
         )
     lines += [
         "",
+        "### Is the baseline handicapped by its settings?",
+        "",
+        "The same baseline with its other drop-rate methods, a higher maximum dial level and a",
+        "gentler intensity. Every variant is caught by its own start-up burst: once the",
+        "day's drop rate is above 3 % it stays throttled.",
+        "",
+        "| scenario | variant | occupancy | abandon rate | talk min / agent-hour "
+        "| start-up abandons |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in VARIANT_SC:
+        for v in (None, *VICIDIAL_VARIANTS):
+            r = by[(s, "vicidial")] if v is None else by[(s, Point(s, "vicidial", v).label)]
+            if r.error:
+                continue
+            lines.append(
+                f"| {s} | {r.point.label} | {_pct(*r.ci('occupancy'), 1)} "
+                f"| {_pct(*r.ci('abandon_rate'))} | {fmt_ci(*r.ci('talk_min_per_agent_hour'))} "
+                f"| {fmt_ci(*r.ci('abandons_startup'))} |"
+            )
+    lines += [
+        "",
         "## Answering-machine detection and the 3 % cap (200-agent collections floor)",
         "",
         "| configuration | policy | abandon (total) | of which AMD false positives "
@@ -203,6 +233,14 @@ def write_report(replications: int = 30, seed: int = 1, workers: int = 1, plot_d
                 f"| {fmt_ci(*r.ci('talk_min_per_agent_hour'))} |"
             )
     lines += [
+        "",
+        "Reading the AMD table: hanging up on every *machine* verdict of a 90 %-accurate",
+        "detector hangs up on 10 % of the humans, which alone is more than three times the",
+        "cap; the compliance guard then throttles every policy to progressive-like dialing",
+        "all day. Running the same detector conservatively (only confident verdicts hung",
+        "up, uncertain ones to agents) keeps the total within 3 %; what it costs is agent",
+        "time spent on answering machines (see the *agent time on machines* column,",
+        "compared with the hang-up configuration).",
         "",
         f"_Run time: {time.perf_counter() - t0:.0f} s._",
         "",
