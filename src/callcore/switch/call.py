@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from callcore.media.player import ItemFinished, ItemInterrupted, Player
+from callcore.media.tones import ToneSequence
 from callcore.sip.headers import Address
 
 if TYPE_CHECKING:
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from callcore.sip.sdp import Answer, Negotiated
     from callcore.sip.transaction import Peer, ServerTransaction
     from callcore.switch.endpoint import Endpoint
+    from callcore.switch.media import MediaSession
 
 Direction = Literal["inbound", "outbound"]
 State = Literal["new", "ringing", "early", "answered", "ended"]
@@ -74,7 +77,9 @@ class Call:
         self.server_txn: ServerTransaction | None = None
         self.media: Answer | Negotiated | None = None
         self.local_sdp: bytes = b""
-        self.rtp_port: int | None = None
+        self.session: MediaSession | None = None
+        self.digits: asyncio.Queue[str] = asyncio.Queue()
+        self._player: Player | None = None
         self.events: asyncio.Queue[CallEvent] = asyncio.Queue()
         self.created_at = time.time()
         self.answered_at: float | None = None
@@ -152,6 +157,85 @@ class Call:
     async def wait_hangup(self) -> Hangup:
         """Until the call ends, for whatever reason."""
         return await asyncio.shield(self._ended)
+
+    # -- media ----------------------------------------------------------------
+    def _need_media(self) -> MediaSession:
+        if self.session is None or self.session.closed:
+            raise CallError("this call has no media session")
+        return self.session
+
+    def echo(self) -> None:
+        """Send the caller's own audio back (one 20 ms tick later)."""
+        s = self._need_media()
+        s.source = lambda: s.heard
+
+    def silence(self) -> None:
+        """Stop sending audio."""
+        self._need_media().source = None
+
+    async def play(self, what: str | bytes | ToneSequence, *, interruptible: bool = True) -> str:
+        """Play a WAV prompt (path), raw 8 kHz 16-bit PCM, or a tone sequence to the far end.
+
+        Returns ``"finished"``, or ``"dtmf:<digit>"`` when a digit barged in
+        (the digit stays in :attr:`digits` for a following :meth:`collect`).
+        """
+        s = self._need_media()
+        if self._player is None:
+            self._player = Player()
+        player = self._player
+        done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        item = player.enqueue(what, interruptible=interruptible)
+
+        def source() -> bytes:
+            frame = player.next_frame()
+            for ev in player.events():
+                if getattr(ev, "item_id", None) == item and not done.done():
+                    if isinstance(ev, ItemFinished):
+                        done.set_result("finished")
+                    elif isinstance(ev, ItemInterrupted):
+                        done.set_result(
+                            f"dtmf:{ev.digit}" if getattr(ev, "digit", None) else "interrupted"
+                        )
+            return frame
+
+        s.source = source
+        ended = asyncio.ensure_future(self.wait_hangup())
+        try:
+            await asyncio.wait([done, ended], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ended.cancel()
+        if not done.done():
+            raise CallError("the call ended during playback")
+        return done.result()
+
+    async def collect(
+        self,
+        max_digits: int = 1,
+        *,
+        terminator: str | None = "#",
+        first_timeout: float = 5.0,
+        inter_timeout: float = 3.0,
+    ) -> str:
+        """Collect DTMF digits (RFC 4733 or SIP INFO) until ``max_digits``, the
+        terminator (not included) or a timeout; returns what was collected."""
+        got = ""
+        timeout = first_timeout
+        while len(got) < max_digits:
+            try:
+                digit = await asyncio.wait_for(self.digits.get(), timeout)
+            except TimeoutError:
+                break
+            if terminator and digit == terminator:
+                break
+            got += digit
+            timeout = inter_timeout
+        return got
+
+    def _on_dtmf(self, digit: str) -> None:
+        self.digits.put_nowait(digit)
+        self._emit("dtmf", digit)
+        if self._player is not None:
+            self._player.on_dtmf(digit)
 
     # -- endpoint-facing -------------------------------------------------------
     def _need_inbound(self, what: str) -> None:

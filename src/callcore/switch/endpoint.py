@@ -48,6 +48,7 @@ from callcore.sip.uri import SipURI, parse_uri
 from callcore.switch.app import App
 from callcore.switch.call import Call, DialResult, Hangup
 from callcore.switch.location import LocationService
+from callcore.switch.media import MediaEngine
 from callcore.switch.registrar import Registrar
 
 log = logging.getLogger("callcore.endpoint")
@@ -113,8 +114,7 @@ class Endpoint:
         self.calls: dict[tuple[str, str], Call] = {}  # (Call-ID, local tag) -> call
         self._uac: dict[ClientTransaction, asyncio.Future[Response]] = {}
         self._handler_tasks: set[asyncio.Task] = set()
-        self._rtp_next = rtp_ports[0]
-        self._rtp_range = rtp_ports
+        self.media = MediaEngine(host, rtp_ports)
         self.challenger = DigestChallenger(
             realm,
             secret or os.urandom(32),
@@ -367,23 +367,46 @@ class Endpoint:
         call = Call(self, "inbound", req, source, new_tag())
         call.server_txn = txn
         call.authenticated_user = user
-        if req.body:
-            port = self._alloc_rtp()
-            try:
-                call.media = sdplib.answer(req.body, self.local_address(source.transport)[0], port)
-            except sdplib.NoAcceptableMedia as exc:
-                self._respond(txn, 488, to_tag=call.local_tag, extra=[("Warning", exc.warning)])
-                return
-            except sdplib.SdpError as exc:
-                self._respond(txn, 400, f"Bad SDP: {exc}"[:80], to_tag=call.local_tag)
-                return
-            call.rtp_port = port
-            call.local_sdp = call.media.body
         self.calls[(req.call_id, call.local_tag)] = call
         self.stats.calls_in += 1
-        task = asyncio.get_running_loop().create_task(self._run_handler(route.handler, call))
+        task = asyncio.get_running_loop().create_task(self._run_inbound(route.handler, call))
         self._handler_tasks.add(task)
         task.add_done_callback(self._handler_tasks.discard)
+
+    async def _open_inbound_media(self, call: Call) -> bool:
+        """Bind an RTP port, answer the offer on it; False (call rejected) if impossible."""
+        req = call.invite
+        if not req.body:
+            return True  # late offer: no media at this layer yet
+        try:
+            session = await self.media.open()
+        except Exception as exc:  # port pool exhausted, OS refused
+            log.warning("no RTP port for %r: %s", call, exc)
+            self._reject(call, 503, "No Media Port")
+            return False
+        call.session = session
+        try:
+            call.media = sdplib.answer(
+                req.body, self.local_address(call.peer.transport)[0], session.local_port
+            )
+        except sdplib.NoAcceptableMedia as exc:
+            self._respond(
+                call.server_txn, 488, to_tag=call.local_tag, extra=[("Warning", exc.warning)]
+            )
+            call._finish(Hangup("rejected", 488, by="local", reason=exc.reason))
+            return False
+        except sdplib.SdpError as exc:
+            self._reject(call, 400, f"Bad SDP: {exc}"[:80])
+            return False
+        session.set_codec(call.media.codec.name, call.media.telephone_event_pt)
+        session.set_remote(call.media.remote_address, call.media.remote_port)
+        session.on_dtmf = call._on_dtmf
+        call.local_sdp = call.media.body
+        return True
+
+    async def _run_inbound(self, handler, call: Call) -> None:
+        if await self._open_inbound_media(call) and call.state != "ended":
+            await self._run_handler(handler, call)
 
     def _authenticate(self, req: Request, txn: ServerTransaction) -> str | None:
         value = req.headers.get("proxy-authorization")
@@ -534,16 +557,18 @@ class Endpoint:
         """Session refresh or media change: answer with our current SDP (a hook the
         call-control layer extends for hold/resume)."""
         body = b""
-        if req.body and call.rtp_port is not None:
+        if req.body and call.session is not None:
             try:
                 previous = getattr(call.media, "sdp", None)
                 call.media = sdplib.answer(
                     req.body,
                     self.local_address(call.peer.transport)[0],
-                    call.rtp_port,
+                    call.session.local_port,
                     previous=previous,
                 )
                 body = call.media.body
+                call.session.set_codec(call.media.codec.name, call.media.telephone_event_pt)
+                call.session.set_remote(call.media.remote_address, call.media.remote_port)
             except sdplib.NoAcceptableMedia as exc:
                 self._respond(txn, 488, extra=[("Warning", exc.warning)])
                 return
@@ -605,8 +630,8 @@ class Endpoint:
         local_host, _local_port = self.local_address(transport)
         tag = new_tag()
         call_id = new_call_id(local_host)
-        port = self._alloc_rtp()
-        offer = sdplib.make_offer(local_host, port)
+        session = await self.media.open()
+        offer = sdplib.make_offer(local_host, session.local_port)
         body = offer.serialize()
         name = f'"{display_name}" ' if display_name else ""
         from_value = f"{name}<sip:{caller}@{local_host}>;tag={tag}"
@@ -632,7 +657,8 @@ class Endpoint:
 
         invite = build(1)
         call = Call(self, "outbound", invite, peer, tag)
-        call.rtp_port = port
+        call.session = session
+        session.on_dtmf = call._on_dtmf
         call.local_sdp = body
         self.calls[(call_id, tag)] = call
         self.stats.calls_out += 1
@@ -768,12 +794,10 @@ class Endpoint:
 
     def _release(self, call: Call) -> None:
         self.calls.pop((call.call_id, call.local_tag), None)
-
-    def _alloc_rtp(self) -> int:
-        port = self._rtp_next
-        lo, hi = self._rtp_range
-        self._rtp_next = port + 2 if port + 2 < hi else lo
-        return port
+        if call.session is not None and not call.session.closed:
+            task = asyncio.get_running_loop().create_task(call.session.close())
+            self._handler_tasks.add(task)
+            task.add_done_callback(self._handler_tasks.discard)
 
 
 def md5_only(challenges: list[str], req: Request, agents: tuple[str, ...]) -> list[str]:

@@ -1,0 +1,225 @@
+"""Anchored media: one RTP session per call leg, all driven by one 20 ms clock.
+
+A timer per call does not scale, so :class:`MediaClock` ticks once every
+``ptime`` for every live :class:`MediaSession`, in two passes:
+
+1. **receive** — each session pulls one frame from its jitter buffer, decodes it
+   to 16-bit PCM (``heard``), and feeds its taps (recorders, in-band DTMF and
+   other detectors);
+2. **send** — each session asks its *source* for this tick's PCM (a player, the
+   bridged peer's ``heard``, its own ``heard`` for an echo, a conference mix)
+   and encodes and sends it.
+
+Bridged legs therefore exchange audio with one tick of added delay and with
+transcoding for free (PCMU ↔ PCMA go through PCM). Per-packet work on receive
+is parse-and-enqueue; RFC 4733 digits are decoded as they arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from callcore.fastpath import impl as fp
+from callcore.net.port_pool import PortPool
+from callcore.net.rtp_socket import LatchMode, RtpEndpoint
+from callcore.rtp.dtmf_event import DtmfDigit, DtmfReceiver
+from callcore.rtp.jitter import JitterBuffer, RepeatConcealer
+from callcore.rtp.packet import RtpPacket
+
+if TYPE_CHECKING:
+    pass
+
+log = logging.getLogger("callcore.media")
+
+FRAME_SAMPLES = 160
+SILENCE_PCM = bytes(2 * FRAME_SAMPLES)
+
+Source = Callable[[], "bytes | None"]
+Tap = Callable[[bytes], None]
+
+
+class Codec:
+    """A G.711 codec on the fast path (compiled or its pure twin)."""
+
+    __slots__ = ("decode", "encode", "name", "payload_type", "silence")
+
+    def __init__(self, name: str) -> None:
+        name = name.upper()
+        if name == "PCMU":
+            self.encode, self.decode, self.payload_type = fp.ulaw_encode, fp.ulaw_decode, 0
+        elif name == "PCMA":
+            self.encode, self.decode, self.payload_type = fp.alaw_encode, fp.alaw_decode, 8
+        else:
+            raise ValueError(f"unsupported codec {name}")
+        self.name = name
+        self.silence = self.encode(SILENCE_PCM)
+
+
+class MediaSession:
+    """The media of one leg: RTP endpoint, jitter buffer, codec, DTMF, taps, source."""
+
+    def __init__(
+        self, clock: MediaClock, endpoint: RtpEndpoint, codec: Codec, te_pt: int | None
+    ) -> None:
+        self.clock = clock
+        self.endpoint = endpoint
+        self.codec = codec
+        self.te_pt = te_pt
+        self.jitter = JitterBuffer(concealer=RepeatConcealer(codec.name.lower()))
+        self.dtmf_rx = DtmfReceiver(payload_type=te_pt if te_pt is not None else 101)
+        self.heard: bytes = SILENCE_PCM  # what the far end said during the last tick
+        self.source: Source | None = None  # what we send this tick (None: nothing)
+        self.taps: list[Tap] = []
+        self.on_dtmf: Callable[[str], None] | None = None
+        self._ts = 0
+        self._first = True
+        self.closed = False
+        self.sent = 0
+        self.received = 0
+
+    @property
+    def local_port(self) -> int:
+        return self.endpoint.port
+
+    def set_codec(self, name: str, te_pt: int | None) -> None:
+        """Apply the negotiated codec and telephone-event payload type."""
+        if name.upper() != self.codec.name:
+            self.codec = Codec(name)
+            self.jitter = JitterBuffer(concealer=RepeatConcealer(self.codec.name.lower()))
+        self.te_pt = te_pt
+        self.dtmf_rx = DtmfReceiver(payload_type=te_pt if te_pt is not None else 101)
+
+    def set_remote(self, host: str, port: int) -> None:
+        self.endpoint.set_remote((host, port))
+
+    # -- called from the RTP socket: parse-and-enqueue only
+    def on_packet(self, pkt: RtpPacket, addr) -> None:
+        self.received += 1
+        now = self.clock.now()
+        if self.te_pt is not None and pkt.payload_type == self.te_pt:
+            for ev in self.dtmf_rx.receive(pkt, now):
+                if isinstance(ev, DtmfDigit) and self.on_dtmf is not None:
+                    self.on_dtmf(ev.digit)
+            return
+        if pkt.payload_type == self.codec.payload_type:
+            self.jitter.push(pkt, now)
+
+    # -- the two passes of a tick
+    def receive_stage(self, now: float) -> None:
+        frame = self.jitter.pop(now)
+        self.heard = (
+            self.codec.decode(frame.payload) if frame is not None and frame.payload else SILENCE_PCM
+        )
+        for tap in self.taps:
+            tap(self.heard)
+
+    def send_stage(self, now: float) -> None:
+        source = self.source
+        if source is None or self.endpoint.remote_addr is None:
+            return
+        pcm = source()
+        if pcm is None:
+            return
+        try:
+            self.endpoint.send(self.codec.encode(pcm), payload_type=self.codec.payload_type,
+                               timestamp=self._ts, marker=self._first)  # fmt: skip
+        except RuntimeError:  # closed underneath us
+            return
+        self._first = False
+        self._ts = (self._ts + FRAME_SAMPLES) & 0xFFFFFFFF
+        self.sent += 1
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.clock.remove(self)
+        await self.endpoint.close()
+
+
+class MediaClock:
+    """The one timer that drives every media session, drift-free at ``ptime``."""
+
+    def __init__(self, ptime: float = 0.020) -> None:
+        self.ptime = ptime
+        self.sessions: list[MediaSession] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._handle: asyncio.TimerHandle | None = None
+        self._next = 0.0
+        self.ticks = 0
+        self.late_ticks = 0  # ticks that started more than one ptime late (skipped ahead)
+        self.max_lateness = 0.0
+
+    def now(self) -> float:
+        return (self._loop or asyncio.get_running_loop()).time()
+
+    def add(self, session: MediaSession) -> None:
+        self.sessions.append(session)
+        if self._handle is None:
+            self._loop = asyncio.get_running_loop()
+            self._next = self._loop.time() + self.ptime
+            self._handle = self._loop.call_at(self._next, self._tick)
+
+    def remove(self, session: MediaSession) -> None:
+        try:
+            self.sessions.remove(session)
+        except ValueError:
+            pass
+        if not self.sessions and self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _tick(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        now = loop.time()
+        lateness = now - self._next
+        if lateness > self.max_lateness:
+            self.max_lateness = lateness
+        sessions = list(self.sessions)
+        for s in sessions:
+            s.receive_stage(now)
+        for s in sessions:
+            s.send_stage(now)
+        self.ticks += 1
+        self._next += self.ptime
+        if lateness > self.ptime:  # fell behind: skip ahead instead of bursting
+            self.late_ticks += 1
+            self._next = now + self.ptime
+        self._handle = loop.call_at(self._next, self._tick) if self.sessions else None
+
+
+class MediaEngine:
+    """Opens RTP sessions from a port pool and keeps them on one clock."""
+
+    def __init__(
+        self, host: str = "127.0.0.1", ports: tuple[int, int] = (20000, 40000), ptime: float = 0.020
+    ) -> None:
+        self.host = host
+        self.pool = PortPool(*ports)
+        self.clock = MediaClock(ptime)
+
+    async def open(self, codec: str = "PCMU", te_pt: int | None = 101) -> MediaSession:
+        session_box: list[MediaSession] = []
+
+        def on_packet(pkt: RtpPacket, addr) -> None:
+            if session_box:
+                session_box[0].on_packet(pkt, addr)
+
+        endpoint = await RtpEndpoint.open(
+            self.pool, self.host, on_packet=on_packet, latch=LatchMode.ONCE
+        )
+        session = MediaSession(self.clock, endpoint, Codec(codec), te_pt)
+        session_box.append(session)
+        self.clock.add(session)
+        return session
+
+    @property
+    def ports_in_use(self) -> int:
+        return self.pool.in_use
+
+
+__all__ = ["SILENCE_PCM", "Codec", "MediaClock", "MediaEngine", "MediaSession"]

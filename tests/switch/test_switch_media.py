@@ -1,0 +1,99 @@
+"""Anchored media on real RTP sockets: echo, digits from SIPp's RFC 2833 pcaps,
+no leaked RTP ports."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sip_peers import free_port, need, run_sipp
+
+from callcore import App, Endpoint
+
+HERE = Path(__file__).parent
+
+
+def tone(freq: float, seconds: float, level: float = 8000.0) -> bytes:
+    t = np.arange(int(8000 * seconds)) / 8000
+    return (level * np.sin(2 * np.pi * freq * t)).astype("<i2").tobytes()
+
+
+def peak_hz(pcm: bytes) -> float:
+    x = np.frombuffer(pcm, dtype="<i2").astype(float)
+    spec = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    return float(np.fft.rfftfreq(len(x), 1 / 8000)[int(np.argmax(spec))])
+
+
+def test_echo_returns_the_callers_audio_and_frees_ports(arun):
+    app = App()
+
+    @app.route("echo", public=True)
+    async def echo(call):
+        await call.answer()
+        call.echo()
+        await call.wait_hangup()
+
+    async def main():
+        server, client = Endpoint(app), Endpoint(App())
+        await server.start(["udp:127.0.0.1:0"])
+        await client.start(["udp:127.0.0.1:0"])
+        port = server.local_address("udp")[1]
+        res = await client.dial(f"sip:echo@127.0.0.1:{port}", timeout=5)
+        assert res.answered
+        heard: list[bytes] = []
+        session = res.call.session
+        session.taps.append(heard.append)
+        play = asyncio.ensure_future(res.call.play(tone(697, 1.5)))
+        await play
+        await asyncio.sleep(0.2)
+        await res.call.hangup()
+        await asyncio.sleep(0.2)
+        ports = (server.media.ports_in_use, client.media.ports_in_use)
+        await server.stop()
+        await client.stop()
+        return b"".join(heard), ports
+
+    heard, ports = arun(main())
+    loud = [heard[i : i + 3200] for i in range(0, len(heard) - 3200, 3200)]
+    loud = [c for c in loud if np.abs(np.frombuffer(c, "<i2")).max() > 2000]
+    assert len(loud) >= 3, "the echo brought back less than 0.6 s of audio"
+    assert all(abs(peak_hz(c) - 697) < 15 for c in loud)
+    assert ports == (0, 0)
+
+
+def test_rfc2833_digits_from_sipp_pcaps_are_collected(arun):
+    need("sipp")
+    if os.geteuid() != 0:
+        pytest.skip("SIPp's play_pcap_audio needs root (CI runs as root)")
+    app = App()
+    collected: list[str] = []
+
+    @app.route("ivr", public=True)
+    async def ivr(call):
+        await call.answer()
+        collected.append(await call.collect(10, terminator="#", first_timeout=8, inter_timeout=3))
+        await call.wait_hangup()
+
+    async def main():
+        server = Endpoint(app)
+        await server.start(["udp:127.0.0.1:0"])
+        port = server.local_address("udp")[1]
+        loop = asyncio.get_running_loop()
+        res = await loop.run_in_executor(
+            None,
+            run_sipp,
+            ["-sf", str(HERE / "scenarios" / "uac_rfc2833_digits.xml"), f"127.0.0.1:{port}", "-s", "ivr",
+             "-i", "127.0.0.1", "-p", str(free_port()), "-mp", str(free_port()), "-m", "1", "-timeout", "30"],
+        )  # fmt: skip
+        await asyncio.sleep(0.3)
+        ports = server.media.ports_in_use
+        await server.stop()
+        return res, ports
+
+    res, ports = arun(main())
+    assert res.failed == 0 and res.successful == 1, res.output[-2000:]
+    assert collected == ["1593"]
+    assert ports == 0
