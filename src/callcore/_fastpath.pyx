@@ -1,16 +1,32 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: language_level=3
 """Hot loops of callcore's media path, compiled with Cython.
 
-Every public function here has a bit-exact twin in ``_fastpath_py.py``;
-``callcore.fastpath`` chooses between them. G.711 is table-driven with the
-tables computed at import by the same G.191 arithmetic as the twin.
+Every public function here has a bit-exact twin in ``_fastpath_py.py`` (read
+its docstrings for the semantics); ``callcore.fastpath`` chooses between them.
+Declarations live in ``_fastpath.pxd``, public types in ``_fastpath.pyi``.
+
+Inputs are any C-contiguous bytes-like object, read through the buffer
+protocol (bytes take a shortcut): acquiring a typed memoryview costs more than
+a 160-sample G.711 frame takes to encode. Samples are assembled from two bytes,
+so unaligned slices and big-endian hosts read the same little-endian PCM.
+Loops over long buffers run without the GIL.
 """
 
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from libc.stdint cimport int16_t, uint8_t, uint16_t
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
 
-__all__ = ["alaw_decode", "alaw_encode", "alaw_to_ulaw", "ulaw_decode", "ulaw_encode", "ulaw_to_alaw"]
+from callcore import _fastpath_py as _py
 
+__all__ = list(_py.__all__)
+
+GAIN_ONE = _py.GAIN_ONE
+MAX_GAIN = _py.MAX_GAIN
+gain_q12 = _py.gain_q12
+
+# Tables built from the twin's, so both share one source of truth.
 cdef uint8_t ULAW_ENC[65536]
 cdef uint8_t ALAW_ENC[65536]
 cdef int16_t ULAW_DEC[256]
@@ -18,151 +34,417 @@ cdef int16_t ALAW_DEC[256]
 cdef uint8_t U2A[256]
 cdef uint8_t A2U[256]
 
-cdef int _segment(int value, const int* ends) noexcept:
+cdef _init_tables():
     cdef int i
-    for i in range(8):
-        if value <= ends[i]:
-            return i
-    return 8
-
-cdef int SEG_UEND[8]
-cdef int SEG_AEND[8]
-SEG_UEND[:] = [0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF]
-SEG_AEND[:] = [0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF]
-
-cdef uint8_t _linear2ulaw(int sample) noexcept:
-    cdef int pcm = sample >> 2
-    cdef int mask, seg
-    if pcm < 0:
-        pcm = -pcm
-        mask = 0x7F
-    else:
-        mask = 0xFF
-    if pcm > 8159:
-        pcm = 8159
-    pcm += 33
-    seg = _segment(pcm, SEG_UEND)
-    if seg >= 8:
-        return <uint8_t>(0x7F ^ mask)
-    return <uint8_t>(((seg << 4) | ((pcm >> (seg + 1)) & 0xF)) ^ mask)
-
-cdef int _ulaw2linear(int code) noexcept:
-    cdef int u = (~code) & 0xFF
-    cdef int t = (((u & 0x0F) << 3) + 0x84) << ((u & 0x70) >> 4)
-    return (0x84 - t) if (u & 0x80) else (t - 0x84)
-
-cdef uint8_t _linear2alaw(int sample) noexcept:
-    cdef int pcm = sample >> 3
-    cdef int mask, seg, aval
-    if pcm >= 0:
-        mask = 0xD5
-    else:
-        mask = 0x55
-        pcm = -pcm - 1
-    seg = _segment(pcm, SEG_AEND)
-    if seg >= 8:
-        return <uint8_t>(0x7F ^ mask)
-    aval = seg << 4
-    if seg < 2:
-        aval |= (pcm >> 1) & 0x0F
-    else:
-        aval |= (pcm >> seg) & 0x0F
-    return <uint8_t>(aval ^ mask)
-
-cdef int _alaw2linear(int code) noexcept:
-    cdef int a = code ^ 0x55
-    cdef int t = a & 0x0F
-    cdef int seg = (a & 0x70) >> 4
-    if seg == 0:
-        t = (t << 4) + 8
-    else:
-        t = ((t << 4) + 0x108) << (seg - 1)
-    return t if (a & 0x80) else -t
-
-cdef void _build_tables() noexcept:
-    cdef int i, s
-    for i in range(65536):
-        s = i - 65536 if i >= 32768 else i
-        ULAW_ENC[i] = _linear2ulaw(s)
-        ALAW_ENC[i] = _linear2alaw(s)
+    cdef bytes ue = _py._ULAW_ENC
+    cdef bytes ae = _py._ALAW_ENC
+    memcpy(ULAW_ENC, PyBytes_AS_STRING(ue), 65536)
+    memcpy(ALAW_ENC, PyBytes_AS_STRING(ae), 65536)
     for i in range(256):
-        ULAW_DEC[i] = <int16_t>_ulaw2linear(i)
-        ALAW_DEC[i] = <int16_t>_alaw2linear(i)
-    for i in range(256):
-        U2A[i] = ALAW_ENC[(<uint16_t>ULAW_DEC[i])]
-        A2U[i] = ULAW_ENC[(<uint16_t>ALAW_DEC[i])]
+        ULAW_DEC[i] = _py._ULAW_DEC[i]
+        ALAW_DEC[i] = _py._ALAW_DEC[i]
+        U2A[i] = _py._U2A[i]
+        A2U[i] = _py._A2U[i]
 
-_build_tables()
+_init_tables()
 
-
-cdef inline bytes _as_bytes(obj):
-    return obj if type(obj) is bytes else bytes(obj)
+cdef Py_ssize_t NOGIL_SAMPLES = 4096
 
 
-cdef bytes _encode(bytes pcm, const uint8_t* table):
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(pcm)
-    if n & 1:
-        raise ValueError("16-bit PCM must have an even number of bytes")
-    n >>= 1
-    cdef const uint8_t* src = <const uint8_t*>PyBytes_AS_STRING(pcm)
-    cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
-    cdef uint8_t* o = <uint8_t*>PyBytes_AS_STRING(out)
-    cdef Py_ssize_t i
-    for i in range(n):
-        o[i] = table[<uint16_t>(src[2 * i] | (src[2 * i + 1] << 8))]
-    return out
+cdef inline int _open(object obj, Py_buffer* view, const uint8_t** ptr, Py_ssize_t* size) except -1:
+    """Point at obj's bytes; returns 1 when ``view`` must be released."""
+    if PyBytes_CheckExact(obj):
+        ptr[0] = <const uint8_t*>PyBytes_AS_STRING(obj)
+        size[0] = PyBytes_GET_SIZE(obj)
+        return 0
+    PyObject_GetBuffer(obj, view, PyBUF_SIMPLE)
+    ptr[0] = <const uint8_t*>view.buf
+    size[0] = view.len
+    return 1
 
 
-cdef bytes _decode(bytes data, const int16_t* table):
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
-    cdef const uint8_t* src = <const uint8_t*>PyBytes_AS_STRING(data)
-    cdef bytes out = PyBytes_FromStringAndSize(NULL, 2 * n)
-    cdef uint8_t* o = <uint8_t*>PyBytes_AS_STRING(out)
-    cdef Py_ssize_t i
+cdef inline int _pcm_len(Py_ssize_t size) except -1:
+    if size & 1:
+        raise ValueError("PCM length must be a whole number of 16-bit samples")
+    return 0
+
+
+# ------------------------------------------------------------------- G.711
+cdef bytes _encode(object pcm, const uint8_t* table):
+    cdef Py_buffer view
+    cdef const uint8_t* p
+    cdef Py_ssize_t size, n, i
+    cdef int held = _open(pcm, &view, &p, &size)
+    cdef bytes out
+    cdef uint8_t* o
+    try:
+        _pcm_len(size)
+        n = size >> 1
+        out = PyBytes_FromStringAndSize(NULL, n)
+        o = <uint8_t*>PyBytes_AS_STRING(out)
+        if n >= NOGIL_SAMPLES:
+            with nogil:
+                for i in range(n):
+                    o[i] = table[usample_at(p, i)]
+        else:
+            for i in range(n):
+                o[i] = table[usample_at(p, i)]
+        return out
+    finally:
+        if held:
+            PyBuffer_Release(&view)
+
+
+cdef bytes _decode(object data, const int16_t* table):
+    cdef Py_buffer view
+    cdef const uint8_t* p
+    cdef Py_ssize_t n, i
+    cdef int held = _open(data, &view, &p, &n)
+    cdef bytes out
+    cdef uint8_t* o
     cdef uint16_t v
-    for i in range(n):
-        v = <uint16_t>table[src[i]]
-        o[2 * i] = v & 0xFF
-        o[2 * i + 1] = v >> 8
-    return out
+    try:
+        out = PyBytes_FromStringAndSize(NULL, 2 * n)
+        o = <uint8_t*>PyBytes_AS_STRING(out)
+        for i in range(n):
+            v = <uint16_t>table[p[i]]
+            o[2 * i] = v & 0xFF
+            o[2 * i + 1] = v >> 8
+        return out
+    finally:
+        if held:
+            PyBuffer_Release(&view)
 
 
-cdef bytes _translate(bytes data, const uint8_t* table):
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
-    cdef const uint8_t* src = <const uint8_t*>PyBytes_AS_STRING(data)
-    cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
-    cdef uint8_t* o = <uint8_t*>PyBytes_AS_STRING(out)
+cdef bytes _translate(object data, const uint8_t* table):
+    cdef Py_buffer view
+    cdef const uint8_t* p
+    cdef Py_ssize_t n, i
+    cdef int held = _open(data, &view, &p, &n)
+    cdef bytes out
+    cdef uint8_t* o
+    try:
+        out = PyBytes_FromStringAndSize(NULL, n)
+        o = <uint8_t*>PyBytes_AS_STRING(out)
+        for i in range(n):
+            o[i] = table[p[i]]
+        return out
+    finally:
+        if held:
+            PyBuffer_Release(&view)
+
+
+def ulaw_encode(pcm):
+    return _encode(pcm, ULAW_ENC)
+
+
+def alaw_encode(pcm):
+    return _encode(pcm, ALAW_ENC)
+
+
+def ulaw_decode(data):
+    return _decode(data, ULAW_DEC)
+
+
+def alaw_decode(data):
+    return _decode(data, ALAW_DEC)
+
+
+def ulaw_to_alaw(data):
+    return _translate(data, U2A)
+
+
+def alaw_to_ulaw(data):
+    return _translate(data, A2U)
+
+
+# ----------------------------------------------------------- level, energy
+cdef int64_t sum_squares(const uint8_t* p, Py_ssize_t n) noexcept nogil:
+    cdef int64_t acc = 0
+    cdef int32_t x
     cdef Py_ssize_t i
     for i in range(n):
-        o[i] = table[src[i]]
-    return out
+        x = sample_at(p, i)
+        acc += x * x
+    return acc
 
 
-def ulaw_encode(pcm) -> bytes:
-    """16-bit little-endian PCM → μ-law."""
-    return _encode(_as_bytes(pcm), ULAW_ENC)
+def energy(pcm):
+    cdef Py_buffer view
+    cdef const uint8_t* p
+    cdef Py_ssize_t size, n
+    cdef int held = _open(pcm, &view, &p, &size)
+    cdef int64_t acc
+    try:
+        _pcm_len(size)
+        n = size >> 1
+        if n >= NOGIL_SAMPLES:
+            with nogil:
+                acc = sum_squares(p, n)
+        else:
+            acc = sum_squares(p, n)
+        return <double>acc
+    finally:
+        if held:
+            PyBuffer_Release(&view)
 
 
-def ulaw_decode(data) -> bytes:
-    """μ-law → 16-bit little-endian PCM."""
-    return _decode(_as_bytes(data), ULAW_DEC)
+def peak(pcm):
+    cdef Py_buffer view
+    cdef const uint8_t* p
+    cdef Py_ssize_t size, n, i
+    cdef int held = _open(pcm, &view, &p, &size)
+    cdef int32_t x, best = 0
+    try:
+        _pcm_len(size)
+        n = size >> 1
+        for i in range(n):
+            x = sample_at(p, i)
+            if x < 0:
+                x = -x
+            if x > best:
+                best = x
+        return best
+    finally:
+        if held:
+            PyBuffer_Release(&view)
 
 
-def alaw_encode(pcm) -> bytes:
-    """16-bit little-endian PCM → A-law."""
-    return _encode(_as_bytes(pcm), ALAW_ENC)
+# ---------------------------------------------------------------- Goertzel
+cdef double goertzel_power(const uint8_t* p, Py_ssize_t n, double c) noexcept nogil:
+    cdef double s0, s1 = 0.0, s2 = 0.0
+    cdef Py_ssize_t i
+    for i in range(n):
+        s0 = <double>sample_at(p, i) + c * s1 - s2
+        s2 = s1
+        s1 = s0
+    return s1 * s1 + s2 * s2 - c * s1 * s2
 
 
-def alaw_decode(data) -> bytes:
-    """A-law → 16-bit little-endian PCM."""
-    return _decode(_as_bytes(data), ALAW_DEC)
+def goertzel(pcm, coeffs):
+    cdef Py_buffer view
+    cdef const uint8_t* p
+    cdef Py_ssize_t size, n, k, m
+    cdef int held = _open(pcm, &view, &p, &size)
+    cdef double* cs = NULL
+    cdef double* ps = NULL
+    try:
+        _pcm_len(size)
+        n = size >> 1
+        m = len(coeffs)
+        cs = <double*>malloc((2 * m + 1) * sizeof(double))
+        if cs == NULL:
+            raise MemoryError()
+        ps = cs + m
+        for k in range(m):
+            cs[k] = float(coeffs[k])
+        if n * m >= NOGIL_SAMPLES:
+            with nogil:
+                for k in range(m):
+                    ps[k] = goertzel_power(p, n, cs[k])
+        else:
+            for k in range(m):
+                ps[k] = goertzel_power(p, n, cs[k])
+        return tuple([ps[k] for k in range(m)])
+    finally:
+        free(cs)
+        if held:
+            PyBuffer_Release(&view)
 
 
-def ulaw_to_alaw(data) -> bytes:
-    """μ-law → A-law (equal to decoding then encoding)."""
-    return _translate(_as_bytes(data), U2A)
+cdef inline int _classify(const double* pw, double e, Py_ssize_t block, double threshold,
+                          double normal_twist, double reverse_twist, double relative_peak,
+                          double min_fraction) noexcept nogil:
+    cdef int r = 0, c = 4, i
+    cdef double pr, pc
+    for i in range(1, 4):
+        if pw[i] > pw[r]:
+            r = i
+    for i in range(5, 8):
+        if pw[i] > pw[c]:
+            c = i
+    pr = pw[r]
+    pc = pw[c]
+    if pr < threshold or pc < threshold:
+        return 255
+    if pr > pc * normal_twist or pc > pr * reverse_twist:
+        return 255
+    for i in range(4):
+        if i != r and pw[i] * relative_peak > pr:
+            return 255
+    for i in range(4, 8):
+        if i != c and pw[i] * relative_peak > pc:
+            return 255
+    if 2.0 * (pr + pc) < min_fraction * (block * e):
+        return 255
+    return r * 4 + (c - 4)
 
 
-def alaw_to_ulaw(data) -> bytes:
-    """A-law → μ-law (equal to decoding then encoding)."""
-    return _translate(_as_bytes(data), A2U)
+def dtmf_blocks(pcm, coeffs, Py_ssize_t block, double threshold, double normal_twist,
+                double reverse_twist, double relative_peak, double min_fraction):
+    cdef Py_buffer view
+    cdef const uint8_t* p
+    cdef Py_ssize_t size, n, nb, b, k
+    cdef double cs[8]
+    cdef double pw[8]
+    cdef double e
+    cdef bytes out
+    cdef uint8_t* o
+    cdef int held
+    if len(coeffs) != 8:
+        raise ValueError("dtmf_blocks needs 4 row and 4 column coefficients")
+    if block <= 0:
+        raise ValueError("block must be positive")
+    for k in range(8):
+        cs[k] = float(coeffs[k])
+    held = _open(pcm, &view, &p, &size)
+    try:
+        _pcm_len(size)
+        n = size >> 1
+        nb = n // block
+        out = PyBytes_FromStringAndSize(NULL, nb)
+        o = <uint8_t*>PyBytes_AS_STRING(out)
+        for b in range(nb):
+            for k in range(8):
+                pw[k] = goertzel_power(p + 2 * b * block, block, cs[k])
+            e = <double>sum_squares(p + 2 * b * block, block)
+            o[b] = _classify(pw, e, block, threshold, normal_twist, reverse_twist,
+                             relative_peak, min_fraction)
+        return out
+    finally:
+        if held:
+            PyBuffer_Release(&view)
+
+
+# ------------------------------------------------------------------ mixing
+cdef inline void _put_sat(uint8_t* o, Py_ssize_t i, int32_t v) noexcept nogil:
+    if v > 32767:
+        v = 32767
+    elif v < -32768:
+        v = -32768
+    o[2 * i] = <uint16_t>v & 0xFF
+    o[2 * i + 1] = (<uint16_t>v) >> 8
+
+
+cdef inline void _add_contrib(int32_t* acc, const uint8_t* p, Py_ssize_t n, int32_t gq) noexcept nogil:
+    cdef Py_ssize_t i
+    if gq == 4096:
+        for i in range(n):
+            acc[i] += sample_at(p, i)
+    else:
+        for i in range(n):
+            acc[i] += (<int32_t>sample_at(p, i) * gq) >> 12
+
+
+cdef inline void _sub_contrib(int32_t* acc, const uint8_t* p, Py_ssize_t n, int32_t gq) noexcept nogil:
+    cdef Py_ssize_t i
+    if gq == 4096:
+        for i in range(n):
+            acc[i] -= sample_at(p, i)
+    else:
+        for i in range(n):
+            acc[i] -= (<int32_t>sample_at(p, i) * gq) >> 12
+
+
+def mix_minus(frames, gains=None, whispers=None):
+    cdef Py_ssize_t m = len(frames)
+    cdef Py_ssize_t nw = 0 if not whispers else len(whispers)
+    cdef Py_ssize_t n = -1, i, j, k, size
+    cdef Py_buffer* views = NULL
+    cdef const uint8_t** ptrs = NULL
+    cdef char* held = NULL
+    cdef int32_t* gq = NULL
+    cdef Py_ssize_t* wt = NULL
+    cdef int32_t* acc = NULL
+    cdef int32_t* tmp = NULL
+    cdef int32_t stack_acc[2 * 480]
+    cdef bytes total
+    cdef bytes b
+    cdef uint8_t* o
+    cdef bint has_w
+    cdef list outs
+    if gains is not None and len(gains) != m:
+        raise ValueError("gains must have one entry per frame")
+    views = <Py_buffer*>malloc((m + nw + 1) * sizeof(Py_buffer))
+    ptrs = <const uint8_t**>malloc((m + nw + 1) * sizeof(uint8_t*))
+    held = <char*>malloc(m + nw + 1)
+    gq = <int32_t*>malloc((m + nw + 1) * sizeof(int32_t))
+    wt = <Py_ssize_t*>malloc((nw + 1) * sizeof(Py_ssize_t))
+    if views == NULL or ptrs == NULL or held == NULL or gq == NULL or wt == NULL:
+        free(views); free(ptrs); free(held); free(gq); free(wt)
+        raise MemoryError()
+    for i in range(m + nw):
+        held[i] = 0
+        ptrs[i] = NULL
+    try:
+        for i in range(m):
+            f = frames[i]
+            if f is None:
+                continue
+            held[i] = _open(f, &views[i], &ptrs[i], &size)
+            _pcm_len(size)
+            if n < 0:
+                n = size >> 1
+            elif size >> 1 != n:
+                raise ValueError("all frames must have the same length")
+            gq[i] = 4096 if gains is None else gain_q12(gains[i])
+        for j in range(nw):
+            target, wf, wg = whispers[j]
+            if not 0 <= target < m:
+                raise IndexError("whisper target out of range")
+            wt[j] = target
+            held[m + j] = _open(wf, &views[m + j], &ptrs[m + j], &size)
+            _pcm_len(size)
+            if n < 0:
+                n = size >> 1
+            elif size >> 1 != n:
+                raise ValueError("all frames must have the same length")
+            gq[m + j] = gain_q12(wg)
+        if n < 0:
+            n = 0
+        if n <= 480:
+            acc = stack_acc
+        else:
+            acc = <int32_t*>malloc(2 * n * sizeof(int32_t))
+            if acc == NULL:
+                raise MemoryError()
+        tmp = acc + n
+        for k in range(n):
+            acc[k] = 0
+        for i in range(m):
+            if ptrs[i] != NULL:
+                _add_contrib(acc, ptrs[i], n, gq[i])
+        total = PyBytes_FromStringAndSize(NULL, 2 * n)
+        o = <uint8_t*>PyBytes_AS_STRING(total)
+        for k in range(n):
+            _put_sat(o, k, acc[k])
+        outs = [None] * m
+        for i in range(m):
+            has_w = False
+            for j in range(nw):
+                if wt[j] == i:
+                    has_w = True
+                    break
+            if ptrs[i] == NULL and not has_w:
+                outs[i] = total
+                continue
+            memcpy(tmp, acc, n * sizeof(int32_t))
+            if ptrs[i] != NULL:
+                _sub_contrib(tmp, ptrs[i], n, gq[i])
+            if has_w:
+                for j in range(nw):
+                    if wt[j] == i:
+                        _add_contrib(tmp, ptrs[m + j], n, gq[m + j])
+            b = PyBytes_FromStringAndSize(NULL, 2 * n)
+            o = <uint8_t*>PyBytes_AS_STRING(b)
+            for k in range(n):
+                _put_sat(o, k, tmp[k])
+            outs[i] = b
+        return total, outs
+    finally:
+        for i in range(m + nw):
+            if held[i]:
+                PyBuffer_Release(&views[i])
+        if acc != NULL and acc != stack_acc:
+            free(acc)
+        free(views); free(ptrs); free(held); free(gq); free(wt)
