@@ -563,3 +563,15 @@ def test_reset_daily_counters():
     assert acd.pool.get("a0").calls_today == 1
     acd.pool.reset_daily()
     assert acd.pool.get("a0").calls_today == 0 and acd.pool.get("a0").talk_time == 0.0
+
+
+def test_tier_boundary_with_float_drift_terminates_and_offers():
+    # 101.97 + 40 - 101.97 < 40 in floating point: the widen step must still fire once
+    assert (101.97 + 40.0) - 101.97 < 40.0
+    acd = build("linear", n=0, tier_wait=40.0)
+    acd.add_agent(Agent("t1", devices=(Device("d"),)), {"q": 1})
+    acd.login("t1", 0.0)
+    acd.enqueue("q", QueuedCall("c"), 101.97)
+    acd.poll(101.97 + 40.0)
+    assert offers(acd.drain()) == ["t1"]
+    assert acd.next_deadline() == pytest.approx(101.97 + 40.0 + 20.0)  # only the offer timer

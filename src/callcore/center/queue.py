@@ -55,6 +55,9 @@ from .events import (
 from .routing import CallerRouter, StickyMemory
 from .strategies import Member, Strategy, make_strategy
 
+#: tolerance so a timer fired at ``arrived + boundary`` sees the boundary reached
+_EPS = 1e-9
+
 
 class AcdError(Exception):
     """Misuse of the ACD API (unknown queue or call, duplicate call id...)."""
@@ -575,10 +578,9 @@ class Acd:
         self._arm_widen(q, c, now)
 
     def _arm_widen(self, q: _Queue, c: QueuedCall, now: float) -> None:
-        wait = now - c.arrived
         nxt = None
         for b in q.boundaries:
-            if b > wait:
+            if c.arrived + b > now:  # absolute times: no float drift re-arming the same step
                 nxt = c.arrived + b
                 break
         if c.dedicated_agent and c.dedicated_until > now:
@@ -675,7 +677,7 @@ class Acd:
             if a.ready and a.id not in c.tried:
                 return [q.member_of.get(a.id) or Member(a)]
             return []
-        wait = now - c.arrived
+        wait = now - c.arrived + _EPS
         need = self._needs(q, c, wait)
         tried = c.tried
         if not need and not q.has_levels:
@@ -745,7 +747,7 @@ class Acd:
                     continue
                 if c.dedicated_agent and now < c.dedicated_until:
                     continue
-                wait = now - c.arrived
+                wait = now - c.arrived + _EPS
                 if self._member_ok(q, q.member_of[a.id], wait, self._needs(q, c, wait)):
                     k = (-q.cfg.weight, *c.sort_key())
                     if best_key is None or k < best_key:
