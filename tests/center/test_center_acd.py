@@ -566,12 +566,12 @@ def test_reset_daily_counters():
 
 
 def test_tier_boundary_with_float_drift_terminates_and_offers():
-    # 101.97 + 40 - 101.97 < 40 in floating point: the widen step must still fire once
-    assert (101.97 + 40.0) - 101.97 < 40.0
+    # 247.91 + 40 - 247.91 < 40 in floating point: the widen step must still fire once
+    assert (247.91 + 40.0) - 247.91 < 40.0
     acd = build("linear", n=0, tier_wait=40.0)
     acd.add_agent(Agent("t1", devices=(Device("d"),)), {"q": 1})
     acd.login("t1", 0.0)
-    acd.enqueue("q", QueuedCall("c"), 101.97)
-    acd.poll(101.97 + 40.0)
+    acd.enqueue("q", QueuedCall("c"), 247.91)
+    acd.poll(247.91 + 40.0)
     assert offers(acd.drain()) == ["t1"]
-    assert acd.next_deadline() == pytest.approx(101.97 + 40.0 + 20.0)  # only the offer timer
+    assert acd.next_deadline() == pytest.approx(247.91 + 40.0 + 20.0)  # only the offer timer
