@@ -48,6 +48,68 @@ cdef _init_tables():
 
 _init_tables()
 
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <string.h>
+    #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    #define CC_LE 1
+    #else
+    #define CC_LE 0
+    #endif
+    /* 16-bit little-endian load/store at any alignment. */
+    static inline int32_t cc_ld(const uint8_t* p, Py_ssize_t i) {
+    #if CC_LE
+        int16_t v; memcpy(&v, p + 2 * i, 2); return v;
+    #else
+        return (int16_t)(uint16_t)(p[2 * i] | (p[2 * i + 1] << 8));
+    #endif
+    }
+    static inline void cc_st(uint8_t* o, Py_ssize_t i, int32_t v) {
+    #if CC_LE
+        int16_t w = (int16_t)v; memcpy(o + 2 * i, &w, 2);
+    #else
+        o[2 * i] = (uint8_t)(v & 0xFF); o[2 * i + 1] = (uint8_t)(((uint16_t)v) >> 8);
+    #endif
+    }
+    static inline int32_t cc_sat(int32_t v) {
+        return v > 32767 ? 32767 : (v < -32768 ? -32768 : v);
+    }
+    static void cc_decode(uint8_t* restrict o, const uint8_t* restrict p, Py_ssize_t n,
+                          const int16_t* restrict table) {
+        for (Py_ssize_t i = 0; i < n; i++) cc_st(o, i, table[p[i]]);
+    }
+    static void cc_add(int32_t* restrict acc, const uint8_t* restrict p, Py_ssize_t n,
+                       int32_t gq) {
+        if (gq == 4096) { for (Py_ssize_t i = 0; i < n; i++) acc[i] += cc_ld(p, i); }
+        else { for (Py_ssize_t i = 0; i < n; i++) acc[i] += (cc_ld(p, i) * gq) >> 12; }
+    }
+    static void cc_sub(int32_t* restrict acc, const uint8_t* restrict p, Py_ssize_t n,
+                       int32_t gq) {
+        if (gq == 4096) { for (Py_ssize_t i = 0; i < n; i++) acc[i] -= cc_ld(p, i); }
+        else { for (Py_ssize_t i = 0; i < n; i++) acc[i] -= (cc_ld(p, i) * gq) >> 12; }
+    }
+    static void cc_store_sat(uint8_t* restrict o, const int32_t* restrict acc, Py_ssize_t n) {
+        for (Py_ssize_t i = 0; i < n; i++) cc_st(o, i, cc_sat(acc[i]));
+    }
+    /* o = saturate(acc - contribution of p), in one pass. */
+    static void cc_minus_sat(uint8_t* restrict o, const int32_t* restrict acc,
+                             const uint8_t* restrict p, Py_ssize_t n, int32_t gq) {
+        if (gq == 4096) {
+            for (Py_ssize_t i = 0; i < n; i++) cc_st(o, i, cc_sat(acc[i] - cc_ld(p, i)));
+        } else {
+            for (Py_ssize_t i = 0; i < n; i++)
+                cc_st(o, i, cc_sat(acc[i] - ((cc_ld(p, i) * gq) >> 12)));
+        }
+    }
+    """
+    void cc_decode(uint8_t* o, const uint8_t* p, Py_ssize_t n, const int16_t* table) noexcept nogil
+    void cc_add(int32_t* acc, const uint8_t* p, Py_ssize_t n, int32_t gq) noexcept nogil
+    void cc_sub(int32_t* acc, const uint8_t* p, Py_ssize_t n, int32_t gq) noexcept nogil
+    void cc_store_sat(uint8_t* o, const int32_t* acc, Py_ssize_t n) noexcept nogil
+    void cc_minus_sat(uint8_t* o, const int32_t* acc, const uint8_t* p, Py_ssize_t n, int32_t gq) noexcept nogil
+
+
 cdef Py_ssize_t NOGIL_SAMPLES = 4096
 
 
@@ -102,14 +164,10 @@ cdef bytes _decode(object data, const int16_t* table):
     cdef int held = _open(data, &view, &p, &n)
     cdef bytes out
     cdef uint8_t* o
-    cdef uint16_t v
     try:
         out = PyBytes_FromStringAndSize(NULL, 2 * n)
         o = <uint8_t*>PyBytes_AS_STRING(out)
-        for i in range(n):
-            v = <uint16_t>table[p[i]]
-            o[2 * i] = v & 0xFF
-            o[2 * i + 1] = v >> 8
+        cc_decode(o, p, n, table)
         return out
     finally:
         if held:
@@ -317,35 +375,6 @@ def dtmf_blocks(pcm, coeffs, Py_ssize_t block, double threshold, double normal_t
 
 
 # ------------------------------------------------------------------ mixing
-cdef inline void _put_sat(uint8_t* o, Py_ssize_t i, int32_t v) noexcept nogil:
-    if v > 32767:
-        v = 32767
-    elif v < -32768:
-        v = -32768
-    o[2 * i] = <uint16_t>v & 0xFF
-    o[2 * i + 1] = (<uint16_t>v) >> 8
-
-
-cdef inline void _add_contrib(int32_t* acc, const uint8_t* p, Py_ssize_t n, int32_t gq) noexcept nogil:
-    cdef Py_ssize_t i
-    if gq == 4096:
-        for i in range(n):
-            acc[i] += sample_at(p, i)
-    else:
-        for i in range(n):
-            acc[i] += (<int32_t>sample_at(p, i) * gq) >> 12
-
-
-cdef inline void _sub_contrib(int32_t* acc, const uint8_t* p, Py_ssize_t n, int32_t gq) noexcept nogil:
-    cdef Py_ssize_t i
-    if gq == 4096:
-        for i in range(n):
-            acc[i] -= sample_at(p, i)
-    else:
-        for i in range(n):
-            acc[i] -= (<int32_t>sample_at(p, i) * gq) >> 12
-
-
 def mix_minus(frames, gains=None, whispers=None):
     cdef Py_ssize_t m = len(frames)
     cdef Py_ssize_t nw = 0 if not whispers else len(whispers)
@@ -413,11 +442,9 @@ def mix_minus(frames, gains=None, whispers=None):
             acc[k] = 0
         for i in range(m):
             if ptrs[i] != NULL:
-                _add_contrib(acc, ptrs[i], n, gq[i])
+                cc_add(acc, ptrs[i], n, gq[i])
         total = PyBytes_FromStringAndSize(NULL, 2 * n)
-        o = <uint8_t*>PyBytes_AS_STRING(total)
-        for k in range(n):
-            _put_sat(o, k, acc[k])
+        cc_store_sat(<uint8_t*>PyBytes_AS_STRING(total), acc, n)
         outs = [None] * m
         for i in range(m):
             has_w = False
@@ -428,17 +455,18 @@ def mix_minus(frames, gains=None, whispers=None):
             if ptrs[i] == NULL and not has_w:
                 outs[i] = total
                 continue
-            memcpy(tmp, acc, n * sizeof(int32_t))
-            if ptrs[i] != NULL:
-                _sub_contrib(tmp, ptrs[i], n, gq[i])
-            if has_w:
-                for j in range(nw):
-                    if wt[j] == i:
-                        _add_contrib(tmp, ptrs[m + j], n, gq[m + j])
             b = PyBytes_FromStringAndSize(NULL, 2 * n)
             o = <uint8_t*>PyBytes_AS_STRING(b)
-            for k in range(n):
-                _put_sat(o, k, tmp[k])
+            if not has_w:
+                cc_minus_sat(o, acc, ptrs[i], n, gq[i])
+            else:
+                memcpy(tmp, acc, n * sizeof(int32_t))
+                if ptrs[i] != NULL:
+                    cc_sub(tmp, ptrs[i], n, gq[i])
+                for j in range(nw):
+                    if wt[j] == i:
+                        cc_add(tmp, ptrs[m + j], n, gq[m + j])
+                cc_store_sat(o, tmp, n)
             outs[i] = b
         return total, outs
     finally:
