@@ -161,3 +161,74 @@ def test_setup_is_what_it_claims():
     assert ready <= N_AGENTS * 0.2
     bridged = [c for c in acd.drain() if isinstance(c, Bridge)]
     assert bridged == []
+
+
+# --------------------------------------------------------- skills-based routing
+SKILL_TIERS = ((0.0, 4), (20.0, 2), (40.0, 1))
+
+
+def build_skills_acd() -> tuple[Acd, random.Random]:
+    rng = random.Random(7)
+    acd = Acd()
+    for i in range(N_QUEUES):
+        acd.add_queue(
+            QueueConfig(
+                f"q{i}", strategy="longest_idle", skills={f"s{i}": 1}, tiers=SKILL_TIERS, music=None
+            )
+        )
+    for i in range(N_AGENTS):
+        skills = {f"s{k}": rng.randint(1, 5) for k in rng.sample(range(N_QUEUES), QUEUES_PER_AGENT)}
+        acd.add_agent(Agent(f"a{i}", devices=(Device(f"sip:a{i}@127.0.0.1"),), skills=skills))
+        acd.login(f"a{i}", float(i) * 0.001)
+    acd.drain()
+    return acd, rng
+
+
+@pytest.mark.benchmark(group="center-routing-skills-tiers")
+def test_callcore_acd_skills_tiers(benchmark):
+    acd, rng = build_skills_acd()
+    ids = itertools.count()
+    queues = [f"q{i}" for i in range(N_QUEUES)]
+
+    def one():
+        cid = f"c{next(ids)}"
+        acd.enqueue(queues[rng.randrange(N_QUEUES)], QueuedCall(cid), 100.0)
+        out = acd.drain()
+        acd.caller_hangup(cid, 100.0)
+        acd.drain()
+        return out
+
+    benchmark(one)
+
+
+@pytest.mark.benchmark(group="center-routing-skills-tiers")
+def test_naive_scan_skills_tiers(benchmark):
+    rng = random.Random(7)
+    agents = []
+    for i in range(N_AGENTS):
+        skills = {f"s{k}": rng.randint(1, 5) for k in rng.sample(range(N_QUEUES), QUEUES_PER_AGENT)}
+        a = NaiveAgent(f"a{i}", set(), i * 0.001)
+        a.queues = skills  # skill -> level
+        agents.append(a)
+
+    def route(skill: str, wait: float):
+        need = max(m for t, m in SKILL_TIERS if t <= wait)
+        best = None
+        for a in agents:
+            if (
+                a.logged_in
+                and not a.busy
+                and a.queues.get(skill, 0) >= need
+                and (best is None or a.idle_since < best.idle_since)
+            ):
+                best = a
+        return best
+
+    def one():
+        a = route(f"s{rng.randrange(N_QUEUES)}", 0.0)
+        if a is not None:
+            a.busy = True
+            a.busy = False
+        return a
+
+    benchmark(one)
