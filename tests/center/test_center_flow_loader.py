@@ -124,3 +124,9 @@ def test_sample_flow_loads():
 
     f = load_flow(resources.files("callcore.center") / "samples" / "bank_hotline.yaml")
     assert {"vip_line", "balance", "block_card", "activate", "collections"} <= set(f.nodes)
+
+
+def test_duplicate_yaml_key_refused(tmp_path):
+    text = GOOD_YAML + "  main:\n    type: hangup\n"
+    e = refused(write(tmp_path, "dup.yaml", text))
+    assert e.reason == "duplicate key 'main'" and e.line == 18

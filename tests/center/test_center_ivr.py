@@ -5,6 +5,8 @@ import datetime as dt
 from importlib import resources
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from callcore.center.bank import InMemoryBank
 from callcore.center.hours import BusinessHours
@@ -254,3 +256,28 @@ def test_hours_node_runs_schedule_after_hours_action(arun, action, target, outco
     assert res.outcome == outcome
     assert "We are closed." in call.played()
     assert len(vm.list()) == (1 if action == "voicemail" else 0)
+
+
+def _luhn_digit(body: str) -> str:
+    for d in "0123456789":
+        if luhn_ok(body + d):
+            return d
+    raise AssertionError
+
+
+@given(st.text(alphabet="0123456789", min_size=12, max_size=18), st.data())
+def test_luhn_property_single_digit_errors_detected(body, data):
+    full = body + _luhn_digit(body)
+    assert card_number(full) == full
+    i = data.draw(st.integers(0, len(full) - 1))
+    new = data.draw(st.sampled_from([d for d in "0123456789" if d != full[i]]))
+    assert not luhn_ok(full[:i] + new + full[i + 1 :])  # any single-digit change is caught
+
+
+@given(st.integers(1, 99999999), st.integers(0, 99))
+def test_amount_property(units, cents):
+    got = amount(f"{units}*{cents:02d}")
+    if units + cents / 100 <= 1_000_000:
+        assert got == f"{units}.{cents:02d}"
+    else:
+        assert got is None

@@ -39,11 +39,20 @@ class FlowLoadError(ValueError):
 
 
 # --------------------------------------------------------------- locating keys
+class _Duplicate(Exception):
+    def __init__(self, key: str, line: int) -> None:
+        self.key, self.line = key, line
+
+
 def _yaml_lines(node: yaml.Node, prefix: tuple = (), out: dict | None = None) -> dict:
     out = {} if out is None else out
     out.setdefault(prefix, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
+        seen: set = set()
         for k, v in node.value:
+            if k.value in seen:  # PyYAML would silently keep the last one
+                raise _Duplicate(k.value, k.start_mark.line + 1)
+            seen.add(k.value)
             key = (*prefix, k.value)
             out[key] = k.start_mark.line + 1
             _yaml_lines(v, key, out)
@@ -197,7 +206,10 @@ def load_flow_text(text: str, fmt: str, file: str = "<string>") -> Flow:
             ) from None
         if root is None:
             raise FlowLoadError(file, 1, "empty flow file")
-        lines = _yaml_lines(root)
+        try:
+            lines = _yaml_lines(root)
+        except _Duplicate as d:
+            raise FlowLoadError(file, d.line, f"duplicate key {d.key!r}") from None
         return flow_from_dict(data, file, lambda p: lines.get(p))
     if fmt == "toml":
         try:
