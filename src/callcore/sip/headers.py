@@ -349,6 +349,8 @@ def parse_uint(value: str, name: str, maximum: int) -> int:
     v = value.strip(_WS)
     if not v.isdigit() or not v.isascii():
         raise SipParseError(f"Bad {name}")
+    if len(v.lstrip("0")) > 10:  # int() of thousands of digits is slow or refused
+        raise SipParseError(f"Bad {name}: out of range")
     n = int(v)
     if n > maximum:
         raise SipParseError(f"Bad {name}: out of range")

@@ -500,7 +500,32 @@ def parse_message(
     (trailing octets ignored), one shorter is a 400; with no Content-Length the
     body is the rest of the datagram. ``stream=True``: ``data`` is exactly one
     framed message (see :class:`StreamFramer`).
+
+    The work is done by ``callcore.sip._sipparse`` (compiled) or its pure twin
+    ``_sipparse_py``, chosen by :func:`callcore.fastpath.load`; both give the
+    same objects and errors. The typed views checked while parsing (Via, From,
+    To, CSeq, Contact) come back already cached in :attr:`Message.headers`.
     """
+    return _parser()(data, stream, max_size)
+
+
+_PARSE: Any = None
+
+
+def _parser() -> Any:
+    global _PARSE
+    if _PARSE is None:
+        from callcore.fastpath import load
+
+        _PARSE = load(name="callcore.sip._sipparse").parse_message
+    return _PARSE
+
+
+def parse_message_reference(
+    data: bytes, *, stream: bool = False, max_size: int = 65535
+) -> Request | Response:
+    """The original straightforward parser (kept as the specification the fast
+    paths are tested against); same results as :func:`parse_message`."""
     if len(data) > max_size:
         raise _fail("Message Too Large", 513, None, True)
     head, body = split_head(data)
@@ -550,7 +575,7 @@ def _parse_status_line(start: str, headers: Headers) -> Response:
     code, _, reason = rest.partition(" ")
     if version != SIP_VERSION:
         raise SipParseError("Version Not Supported", 505)
-    if len(code) != 3 or not code.isdigit() or not 100 <= int(code) <= 699:
+    if len(code) != 3 or not code.isdigit() or not code.isascii() or not 100 <= int(code) <= 699:
         raise SipParseError("Bad status code")
     return Response(int(code), reason, headers)
 
@@ -567,6 +592,8 @@ def _frame_body(headers: Headers, body: bytes, stream: bool) -> bytes:
     text = lengths.pop()
     if not text.isdigit() or not text.isascii():
         raise SipParseError("Bad Content-Length")
+    if len(text.lstrip("0")) > 10:
+        raise SipParseError("Content-Length larger than the message body")
     length = int(text)
     if length > len(body):
         raise SipParseError("Content-Length larger than the message body")
