@@ -95,7 +95,7 @@ def test_linear_always_first_ready_in_position_order():
     acd.enqueue("q", QueuedCall("c1"), 10.0)
     assert offers(acd.drain()) == ["a1"]
     serve(acd, "c0", "a0", 11.0)
-    acd.enqueue("q", QueuedCall("c2"), 30.0)
+    acd.enqueue("q", QueuedCall("c2"), 25.0)  # before c1's offer to a1 times out (30)
     assert offers(acd.drain()) == ["a0"]
 
 
@@ -575,3 +575,14 @@ def test_tier_boundary_with_float_drift_terminates_and_offers():
     acd.poll(247.91 + 40.0)
     assert offers(acd.drain()) == ["t1"]
     assert acd.next_deadline() == pytest.approx(247.91 + 40.0 + 20.0)  # only the offer timer
+
+
+def test_inputs_run_due_timers_first():
+    acd = build("linear", n=2, offer_timeout=10.0)
+    acd.enqueue("q", QueuedCall("c1"), 0.0)
+    assert offers(acd.drain()) == ["a0"]
+    # no explicit poll: the answer arrives after the accept timeout and is refused
+    assert not acd.answered("c1", "a0", 10.5)
+    cmds = acd.drain()
+    assert CancelOffer("c1", "a0", "no answer") in cmds and offers(cmds) == ["a1"]
+    assert acd.answered("c1", "a1", 11.0)

@@ -374,6 +374,7 @@ class Acd:
     def login(
         self, agent_id: str, now: float, devices: Iterable[Device] | None = None, *, available=True
     ) -> Agent:
+        self.poll(now)
         a = self.pool.login(agent_id, now, devices, available=available)
         self._agent_changed(a, now)
         return a
@@ -381,6 +382,7 @@ class Acd:
     def set_status(
         self, agent_id: str, status: AgentStatus | str, now: float, reason: str | None = None
     ) -> Agent:
+        self.poll(now)
         status = AgentStatus(status)
         a = self.pool.set_status(agent_id, status, now, reason)
         if status is AgentStatus.LOGGED_OUT and a.state is AgentState.RESERVED:
@@ -398,6 +400,7 @@ class Acd:
     def enqueue(self, queue: str, call: QueuedCall, now: float) -> bool:
         """A caller joins ``queue``. Returns ``False`` if refused (full / empty); an
         :class:`Overflow` command then says where the call goes."""
+        self.poll(now)
         q = self._queue(queue)
         if call.call_id in self._calls:
             raise AcdError(f"call {call.call_id!r} is already queued")
@@ -417,6 +420,7 @@ class Acd:
     def answered(self, call_id: str, agent_id: str, now: float) -> bool:
         """The agent answered the offer. Returns ``False`` for a stale answer (the
         offer was already withdrawn); the live layer should then drop that leg."""
+        self.poll(now)
         c = self._calls.get(call_id)
         if c is None or agent_id not in c.offers:
             return False
@@ -438,14 +442,17 @@ class Acd:
 
     def rejected(self, call_id: str, agent_id: str, now: float, *, busy: bool = False) -> None:
         """The agent declined (or their device was busy)."""
+        self.poll(now)
         self._missed(call_id, agent_id, now, "busy" if busy else "reject")
 
     def no_answer(self, call_id: str, agent_id: str, now: float) -> None:
         """The agent's devices rang out (the ACD also times offers out itself)."""
+        self.poll(now)
         self._missed(call_id, agent_id, now, "no_answer")
 
     def caller_hangup(self, call_id: str, now: float) -> None:
         """The caller left: abandon if still waiting, end the call if bridged."""
+        self.poll(now)
         c = self._calls.get(call_id)
         if c is None:
             return
@@ -463,6 +470,7 @@ class Acd:
 
     def call_ended(self, call_id: str, now: float) -> None:
         """A bridged call finished: the agent goes to the queue's wrap-up."""
+        self.poll(now)
         c = self.call(call_id)
         if c.status != "bridged" or c.agent_id is None:
             raise AcdError(f"call {call_id!r} is not bridged")
@@ -483,6 +491,7 @@ class Acd:
 
     def accept_callback(self, call_id: str, now: float) -> None:
         """The caller took the callback offer: they hang up but keep their place."""
+        self.poll(now)
         c = self.call(call_id)
         if c.status not in ("waiting",):
             raise AcdError(f"call {call_id!r} cannot take a callback now ({c.status})")
@@ -490,6 +499,7 @@ class Acd:
 
     def callback_failed(self, call_id: str, now: float) -> None:
         """The customer did not answer the callback: release the agent, drop the task."""
+        self.poll(now)
         c = self.call(call_id)
         q = self._queues[c.queue]
         released = self._withdraw_offers(c, now, "callback failed", silent=True)
@@ -502,7 +512,10 @@ class Acd:
     # ============================================================= timers
     def poll(self, now: float) -> None:
         """Run every timer due at ``now`` (offer timeouts, wrap-up ends, delays,
-        tier widening, max wait, announcements)."""
+        tier widening, max wait, announcements), each at its own deadline.
+
+        Every input method polls first, so timers due before an input are
+        always handled before it; call ``poll`` yourself at :meth:`next_deadline`."""
         while self._timers and self._timers[0][0] <= now:
             when, _, kind, key = heapq.heappop(self._timers)
             getattr(self, "_t_" + kind)(when, *key)
