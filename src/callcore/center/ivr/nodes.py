@@ -306,8 +306,14 @@ class Voicemail(Node):
         path = await ctx.call.record_voicemail(self.mailbox, max_length=self.max_length, beep=True)
         ctx.outcome = f"voicemail:{self.mailbox}"
         if path and ctx.voicemail is not None:
-            ctx.vars["voicemail_id"] = ctx.voicemail.add(
-                self.mailbox, ctx.call.caller_number, path, ctx.now(), meta=ctx.screen_attrs()
+            # the SQLite write runs in a thread: never block the event loop
+            ctx.vars["voicemail_id"] = await asyncio.to_thread(
+                ctx.voicemail.add,
+                self.mailbox,
+                ctx.call.caller_number,
+                path,
+                ctx.now(),
+                meta=ctx.screen_attrs(),
             )
         return self.next
 
