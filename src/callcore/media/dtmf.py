@@ -15,12 +15,14 @@ additions that make the duration and frequency requirements hold at once:
      at 697 Hz, 83 at 1633 Hz), so the loss for a given *percentage* offset
      is the same for all eight tones: ~1 dB at ±1.5 %, ~6 dB at ±3.5 %. The
      tones' share of the window's energy must stay above ``confirm_fraction``;
-   * *duration*: the energy of the first and last few milliseconds of the
-     window must match the window's mean (the edge slices are a whole number
-     of beat periods of the two tones, so the dual tone's beating cancels).
-     A tone shorter than 23 ms cannot fill 204 samples, so one edge is quiet
-     and the digit is refused; any tone of 40 ms or more contains two whole
-     blocks and passes.
+   * *duration*: the two tones' power over the first and over the last
+     ~4 ms of the window must match the window's mean energy. Each edge
+     slice lasts a whole number of beat periods of the pair, which puts the
+     other tone on a spectral null of the slice, and a slice that is partly
+     silent loses power with the *square* of its silent share. A tone
+     shorter than 23 ms cannot fill 204 samples, so at least 10 samples of
+     one edge are silent and the digit is refused; a tone of 40 ms or more
+     contains two whole blocks and passes.
 
 A digit ends after two consecutive blocks that do not carry it (a 40 ms pause
 contains two whole blocks), so one long tone gives one digit and a dropout of
@@ -36,6 +38,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 
@@ -115,6 +118,7 @@ class DtmfDetector:
     the strongest; ``block_fraction`` / ``confirm_fraction`` share of the
     energy the two tones must hold in a block / in the confirmation window;
     ``edge_ratio`` how loud the window's edges must be relative to its mean.
+    ``fastpath`` overrides the kernel module (tests pass each twin).
     """
 
     def __init__(
@@ -127,11 +131,13 @@ class DtmfDetector:
         relative_peak_db: float = 8.0,
         block_fraction: float = 0.6,
         confirm_fraction: float = 0.75,
-        edge_ratio: float = 0.78,
+        edge_ratio: float = 0.72,
+        fastpath: ModuleType | None = None,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
+        self._fp = _fp if fastpath is None else fastpath
         self.block = round(_BLOCK * rate / 8000)
         self._coeffs = tuple(2.0 * math.cos(2.0 * math.pi * f / rate) for f in ROWS + COLS)
         amp = _DBM0_PEAK * 10.0 ** (min_level_dbm0 / 20.0)
@@ -146,7 +152,6 @@ class DtmfDetector:
         win = 2 * self.block
         scale = rate / 8000.0
         self._windows = tuple(min(win, round(_WINDOW_K * scale / f)) for f in ROWS + COLS)
-        self._wcoeffs = self._coeffs
         self._edges: list[int] = []
         for r in ROWS:
             for c in COLS:
@@ -167,20 +172,25 @@ class DtmfDetector:
         """Frequency-accuracy and duration test over two blocks of one digit."""
         r, c = divmod(code, 4)
         n = len(window) >> 1
-        e_total = _fp.energy(window)
+        e_total = self._fp.energy(window)
         if e_total <= 0.0:
             return False
         mean = e_total / n
         share = 0.0
         for k in (r, 4 + c):
             nk = self._windows[k]
-            p = _fp.goertzel(window[2 * (n - nk) :], (self._wcoeffs[k],))[0]
+            p = self._fp.goertzel(window[2 * (n - nk) :], (self._coeffs[k],))[0]
             share += 2.0 * p / (nk * nk)
         if share < self.confirm_fraction * mean:
             return False
         edge = self._edges[code]
-        lim = self.edge_ratio * mean * edge
-        return _fp.energy(window[: 2 * edge]) >= lim and _fp.energy(window[-2 * edge :]) >= lim
+        pair = (self._coeffs[r], self._coeffs[4 + c])
+        lim = self.edge_ratio * mean * edge * edge
+        for part in (window[: 2 * edge], window[-2 * edge :]):
+            pr, pc = self._fp.goertzel(part, pair)
+            if 2.0 * (pr + pc) < lim:
+                return False
+        return True
 
     def _end_digit(self, events: list[DtmfStart | DtmfDigit]) -> None:
         events.append(DtmfDigit(DIGITS[self._digit], self._start, self._last_hit_end))
@@ -196,7 +206,7 @@ class DtmfDetector:
             return []
         data = bytes(self._pending[: nblocks * bb])
         del self._pending[: nblocks * bb]
-        codes = _fp.dtmf_blocks(
+        codes = self._fp.dtmf_blocks(
             data,
             self._coeffs,
             self.block,
@@ -256,9 +266,9 @@ class DtmfDetector:
         self._misses = 0
 
 
-def detect_digits(pcm: bytes, rate: int = 8000, **options: float) -> str:
+def detect_digits(pcm: bytes, rate: int = 8000, **options: object) -> str:
     """All digits in a complete recording, as a string (convenience wrapper)."""
-    det = DtmfDetector(rate, **options)
+    det = DtmfDetector(rate, **options)  # type: ignore[arg-type]
     events = det.feed(pcm) + det.flush()
     return "".join(e.digit for e in events if isinstance(e, DtmfDigit))
 

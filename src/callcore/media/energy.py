@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from types import ModuleType
 
 from callcore.fastpath import impl as _fp
 
@@ -53,11 +54,13 @@ class EnergyVad:
     ``threshold`` is an RMS level on the 0–32767 sample scale (Asterisk's
     ``app_amd`` default silence threshold is 256). ``attack`` loud frames in a
     row start speech; ``hangover_ms`` of quiet frames end it. ``frame_ms`` and
-    ``rate`` fix the analysis frame used by :meth:`feed`.
+    ``rate`` fix the analysis frame used by :meth:`feed`; ``fastpath``
+    overrides the kernel module.
     """
 
     __slots__ = (
         "_attack",
+        "_fp",
         "_frame_bytes",
         "_hang_frames",
         "_loud_run",
@@ -78,10 +81,12 @@ class EnergyVad:
         attack: int = 2,
         frame_ms: int = 20,
         rate: int = 8000,
+        fastpath: ModuleType | None = None,
     ) -> None:
         if threshold < 0 or attack < 1 or hangover_ms < 0 or frame_ms <= 0 or rate <= 0:
             raise ValueError("invalid EnergyVad parameters")
         n = rate * frame_ms // 1000
+        self._fp = _fp if fastpath is None else fastpath
         self.threshold = float(threshold)
         self._thr_energy = self.threshold * self.threshold
         self._frame_bytes = 2 * n
@@ -98,7 +103,7 @@ class EnergyVad:
     def is_speech(self, frame: bytes) -> bool:
         """Whether this single frame is louder than the threshold (no hangover)."""
         n = len(frame) >> 1
-        return n > 0 and _fp.energy(frame) > self._thr_energy * n
+        return n > 0 and self._fp.energy(frame) > self._thr_energy * n
 
     def feed(self, pcm: bytes) -> list[SpeechStart | SpeechEnd]:
         """Analyse PCM of any length; return the talk-spurt edges it completes."""
@@ -110,7 +115,7 @@ class EnergyVad:
         buf = self._pending
         pos = 0
         while len(buf) - pos >= fb:
-            e = _fp.energy(memoryview(buf)[pos : pos + fb])
+            e = self._fp.energy(memoryview(buf)[pos : pos + fb])
             pos += fb
             if e > thr:
                 self._quiet_run = 0

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from types import ModuleType
 
 from callcore.fastpath import impl as _fp
 
@@ -68,7 +69,7 @@ class Conference:
     ``talk_threshold`` is the RMS level above which a frame counts as talk;
     ``None`` counts every frame a member supplies. ``hangover`` keeps a
     member talking for that many ticks after its last loud frame so word
-    endings are not clipped.
+    endings are not clipped. ``fastpath`` overrides the kernel module.
     """
 
     def __init__(
@@ -77,9 +78,11 @@ class Conference:
         *,
         talk_threshold: float | None = 64.0,
         hangover: int = 10,
+        fastpath: ModuleType | None = None,
     ) -> None:
         if frame_samples <= 0 or hangover < 0:
             raise ValueError("frame_samples must be positive and hangover non-negative")
+        self._fp = _fp if fastpath is None else fastpath
         self.frame_samples = frame_samples
         self.talk_threshold = talk_threshold
         self.hangover = hangover
@@ -155,7 +158,7 @@ class Conference:
         thr = self.talk_threshold
         if thr is None:
             return True
-        return _fp.energy(frame) > thr * thr * self.frame_samples
+        return self._fp.energy(frame) > thr * thr * self.frame_samples
 
     def mix(self, frames: Mapping[Hashable, bytes | None]) -> MixResult:
         """Mix one tick. ``frames`` maps member ids to PCM (missing = no audio).
@@ -206,5 +209,5 @@ class Conference:
         if not talkers and not whispers:
             silence = self._silence
             return MixResult(dict.fromkeys(ids, silence), silence, ())
-        total, outs = _fp.mix_minus(slots, gains, whispers or None)
+        total, outs = self._fp.mix_minus(slots, gains, whispers or None)
         return MixResult(dict(zip(ids, outs, strict=True)), total, tuple(talkers))
