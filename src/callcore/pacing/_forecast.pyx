@@ -92,3 +92,69 @@ def flight(recent, surv, double q, double now):
         m += k * p
         v += k * p * (1.0 - p)
     return m, v
+
+
+from collections import deque
+
+
+cdef class Tracker:
+    """Compiled twin of ``_forecast_py.Tracker``."""
+
+    cdef double prior, weight, resolve_time, window, last_t
+    cdef long long last_d
+    cdef long top
+    cdef object young, old, recent
+    cdef double[::1] surv
+
+    def __init__(self, prior, weight, resolve_time, window, surv):
+        self.prior = prior
+        self.weight = weight
+        self.resolve_time = resolve_time
+        self.window = window
+        self.surv = np.ascontiguousarray(surv, dtype=np.float64)
+        self.top = self.surv.shape[0] - 1
+        self.reset()
+
+    def reset(self):
+        self.young = deque()
+        self.old = deque()
+        self.recent = deque()
+        self.last_t = 0.0
+        self.last_d = -1
+
+    def update(self, double now, long long d_now, long long r_now):
+        cdef object young = self.young, old = self.old, recent = self.recent
+        cdef double cut, lim, q, w, p, m = 0.0, v = 0.0, t
+        cdef long long k, a1, b1, b2
+        cdef tuple a, b
+        young.append((now, d_now, r_now))
+        cut = now - self.resolve_time
+        while <double>young[0][0] <= cut:
+            old.append(young.popleft())
+        if not old:
+            old.append(young[0])
+        lim = cut - self.window
+        while len(old) > 2 and <double>old[1][0] <= lim:
+            old.popleft()
+        a = old[len(old) - 1]  # (wraparound is off in this build)
+        b = old[0]
+        a1 = a[1]
+        b1 = b[1]
+        b2 = b[2]
+        w = self.weight
+        q = (<double>(r_now - b2) + self.prior * w) / (<double>(a1 - b1) + w)
+        if q > 1.0:
+            q = 1.0
+        if q < 1e-4:
+            q = 1e-4
+        if self.last_d >= 0 and d_now > self.last_d:
+            recent.append((self.last_t, d_now - self.last_d))
+        self.last_t = now
+        self.last_d = d_now
+        while recent and now - <double>recent[0][0] >= self.top:
+            recent.popleft()
+        for t, k in recent:
+            p = q * self.surv[<long>(now - t)]
+            m += k * p
+            v += k * p * (1.0 - p)
+        return q, m, v

@@ -93,3 +93,67 @@ def flight(recent, surv, q, now):
         m += k * p
         v += k * p * (1.0 - p)
     return m, v
+
+
+class Tracker:
+    """Answer yield and calls-in-flight bookkeeping of the forecasting policies.
+
+    ``update(now, dials_total, routed_total) -> (q, flight_mean, flight_var)``:
+    ``q`` is measured on dials older than ``resolve_time`` over ``window``
+    seconds (with ``prior`` weighted as ``weight`` dials); dials launched at the
+    previous update are attributed to its time and still owe ``q * surv[age]``
+    answers each.
+    """
+
+    def __init__(self, prior, weight, resolve_time, window, surv):
+        self.prior = float(prior)
+        self.weight = float(weight)
+        self.resolve_time = float(resolve_time)
+        self.window = float(window)
+        self.surv = [float(x) for x in surv]
+        self.top = len(self.surv) - 1
+        self.reset()
+
+    def reset(self):
+        from collections import deque
+
+        self.young = deque()
+        self.old = deque()
+        self.recent = deque()
+        self.last_t = 0.0
+        self.last_d = -1
+
+    def update(self, now, d_now, r_now):
+        young, old, recent = self.young, self.old, self.recent
+        young.append((now, d_now, r_now))
+        cut = now - self.resolve_time
+        while young[0][0] <= cut:
+            old.append(young.popleft())
+        if not old:
+            old.append(young[0])
+        lim = cut - self.window
+        while len(old) > 2 and old[1][0] <= lim:
+            old.popleft()
+        a = old[-1]
+        b = old[0]
+        w = self.weight
+        q = ((r_now - b[2]) + self.prior * w) / ((a[1] - b[1]) + w)
+        if q > 1.0:
+            q = 1.0
+        if q < 1e-4:
+            q = 1e-4
+        if self.last_d >= 0 and d_now > self.last_d:
+            recent.append((self.last_t, d_now - self.last_d))
+        self.last_t = now
+        self.last_d = d_now
+        top = self.top
+        while recent and now - recent[0][0] >= top:
+            recent.popleft()
+        surv = self.surv
+        m = 0.0
+        v = 0.0
+        for t, k in recent:
+            p = q * surv[int(now - t)]
+            m += k * p
+            v += k * p * (1.0 - p)
+        return q, m, v

@@ -91,6 +91,7 @@ class ComplianceGuard:
         self.ledger = AbandonLedger()
         self.name = getattr(policy, "name", type(policy).__name__)
         self.limited_decisions = 0  #: decisions clamped because a window hit the cap
+        self._hours = self.rules.calling_hours
 
     def reset(self) -> None:
         self.policy.reset()
@@ -101,7 +102,8 @@ class ComplianceGuard:
         r = self.rules
         live, ab = state.live_total, state.abandons_total
         led = self.ledger
-        led.record(now, live, ab)
+        if not led._t or now - led._t[-1] >= led.bucket:
+            led.record(now, live, ab)
         if live < r.min_live_for_cap:
             return False
         start = led._t[0]
@@ -117,7 +119,11 @@ class ComplianceGuard:
         return False
 
     def decide(self, state: PacingState, now: float) -> int:
-        if not self.rules.may_call(state.time_of_day):
+        tod = state.time_of_day % DAY
+        for a, b in self._hours:
+            if a <= tod < b:
+                break
+        else:
             return 0
         n = checked(self.policy.decide(state, now), self.policy)
         if self.over_cap(state, now):

@@ -201,38 +201,15 @@ class _Forecasting:
         _Forecasting.reset(self)
 
     def reset(self) -> None:
-        self._young: deque[tuple[float, int, int]] = deque()  # newer than resolve_time
-        self._old: deque[tuple[float, int, int]] = deque()  # resolved, within the window
-        self._recent: deque[tuple[float, int]] = deque()  # (dial time, count)
-        self._last: tuple[float, int] | None = None
+        self._tracker = _kern.Tracker(
+            self.route_prior, self.prior_weight, self.resolve_time, self.window, self._surv
+        )
         self.q = self.route_prior
 
     def _inputs(self, state: PacingState, now: float) -> tuple[float, float, float, float]:
         """(q, horizon, in-flight expected answers, their variance)."""
-        d_now, r_now = state.dials_total, state.routed_total
-        young, old = self._young, self._old
-        young.append((now, d_now, r_now))
-        cut = now - self.resolve_time
-        while young[0][0] <= cut:
-            old.append(young.popleft())
-        if not old:
-            old.append(young[0])
-        while len(old) > 2 and old[1][0] <= cut - self.window:
-            old.popleft()
-        a, b = old[-1], old[0]
-        w = self.prior_weight
-        q = (r_now - b[2] + self.route_prior * w) / (a[1] - b[1] + w)
-        q = min(1.0, max(1e-4, q))
+        q, fm, fv = self._tracker.update(now, state.dials_total, state.routed_total)
         self.q = q
-        # dials launched at the previous decision are attributed to its time
-        recent = self._recent
-        if self._last is not None and d_now > self._last[1]:
-            recent.append((self._last[0], d_now - self._last[1]))
-        self._last = (now, d_now)
-        top = self._top
-        while recent and now - recent[0][0] >= top:
-            recent.popleft()
-        fm, fv = _kern.flight(recent, self._surv, q, now)
         return q, self.horizon, fm, fv
 
 

@@ -318,21 +318,22 @@ def simulate(
     warm = d["warmup"]
     n_ticks = int(np.floor(duration / tick + 1e-9))
     minutes = int(np.ceil(duration / 60.0))
-    level = np.zeros(minutes)
-    active = np.zeros(minutes)
-    k = 0
-    while k <= n_ticks:
+    level_l = [0.0] * minutes
+    active_l = [0.0] * minutes
+    run_until, snapshot, dial = c.run_until, c.snapshot, c.dial
+    decide = guard.decide if guard is not None else None
+    for k in range(n_ticks + 1):
         t = k * tick
         if t > duration:
             break
-        c.run_until(t)
+        run_until(t)
         if warm and t >= warm:
             c.reset_counters(t)
             warm = 0
-        if guard is not None and t < duration:
-            state = c.snapshot(t, (t0 + t) % DAY, wants_elapsed)
+        if decide is not None and t < duration:
+            state = snapshot(t, (t0 + t) % DAY, wants_elapsed)
             try:
-                n = guard.decide(state, t)
+                n = decide(state, t)
             except PolicyError as e:
                 raise SimulationError(sc.source, f"policies.{pname}", str(e)) from e
             except Exception as e:  # a policy bug: report where and why
@@ -342,11 +343,12 @@ def simulate(
             if n:
                 if c.remaining() < n:
                     c.feed(var.block(max(BLOCK, n)))
-                c.dial(n, t)
+                dial(n, t)
             m = int(t // 60.0)
-            level[m] += n
-            active[m] += state.agents_idle + state.agents_talking + state.agents_wrapup
-        k += 1
+            level_l[m] += n
+            active_l[m] += state.agents_idle + state.agents_talking + state.agents_wrapup
+    level = np.array(level_l)
+    active = np.array(active_l)
     counters, iv, oh, ih = c.finish(duration)
     cd = dict(zip(COUNTERS, (float(x) for x in counters), strict=True))
     per_min = np.where(active > 0, level / np.maximum(active, 1) * (60.0 / tick), 0.0)
