@@ -1,0 +1,665 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""Compiled SIP parser: the C-level twin of ``_sipparse_py``.
+
+Same entry point, same objects, same errors. The header block is scanned with
+C loops over the (ASCII) text, header names are checked against a character
+table, and Via, name-addr, CSeq, header parameters and sip/sips URIs are
+validated by hand-written scanners that build the public objects
+(:class:`~callcore.sip.headers.Via`, ``Address``, ``CSeq``, ``SipURI``)
+directly. A scanner only ever *accepts* what the reference parser in
+headers.py/uri.py accepts and builds the same object; whenever it meets
+anything else (a fault, a non-ASCII value, a ``tel:`` or other URI) it hands
+the value to that reference parser, which returns the object or raises the
+exact error. Faults are rare, so they cost nothing on the hot path.
+"""
+
+from cpython.unicode cimport PyUnicode_Substring
+
+from callcore.sip import _sipparse_py as _py
+from callcore.sip.errors import SipParseError
+from callcore.sip.headers import COMPACT, MAGIC_COOKIE, Address, CSeq, Via, parse_params
+from callcore.sip.message import Headers, Request, Response
+from callcore.sip.uri import AbsoluteURI, SipURI, parse_uri
+
+cdef extern from "Python.h":
+    bint PyUnicode_IS_ASCII(object o)
+    const unsigned char* PyUnicode_1BYTE_DATA(object o)
+    Py_ssize_t PyUnicode_GET_LENGTH(object o)
+
+__all__ = ["parse_message"]
+
+cdef enum:
+    C_TOKEN = 1
+    C_USER = 2
+    C_PASS = 4
+    C_HOST = 8
+    C_PCHAR = 16
+    C_HCHAR = 32
+    C_HEX = 64
+    C_DIGIT = 128
+
+cdef unsigned char CLS[256]
+
+
+cdef void _mark(bytes chars, unsigned char flag):
+    cdef unsigned char c
+    for c in chars:
+        CLS[c] |= flag
+
+
+cdef void _init_tables():
+    cdef int i
+    for i in range(256):
+        CLS[i] = 0
+    alnum = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    _mark(alnum + b"-.!%*_+`'~", C_TOKEN)
+    _mark(alnum + b"-_.!~*'()&=+$,;?/", C_USER)
+    _mark(alnum + b"-_.!~*'()&=+$,", C_PASS)
+    _mark(alnum + b"-_.", C_HOST)
+    _mark(alnum + b"-_.!~*'()[]/:&+$", C_PCHAR)
+    _mark(alnum + b"-_.!~*'()[]/?:+$", C_HCHAR)
+    _mark(b"0123456789ABCDEFabcdef", C_HEX)
+    _mark(b"0123456789", C_DIGIT)
+
+
+_init_tables()
+
+cdef dict _NAMES = {}
+cdef dict _COMPACT = COMPACT
+cdef Py_ssize_t _NAMES_MAX = 1024
+cdef object _EMPTY = ()
+
+
+# -- scanning helpers ---------------------------------------------------------------
+cdef inline Py_ssize_t _run(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
+                            unsigned char flag, bint esc) noexcept:
+    """Index past the longest run of ``flag`` characters (``%XX`` escapes if ``esc``)."""
+    while i < n:
+        if CLS[s[i]] & flag:
+            i += 1
+        elif esc and s[i] == 37 and i + 2 < n + 0 and (CLS[s[i + 1]] & C_HEX) and (CLS[s[i + 2]] & C_HEX):
+            i += 3
+        else:
+            break
+    return i
+
+
+cdef inline Py_ssize_t _ws(const unsigned char* s, Py_ssize_t i, Py_ssize_t n) noexcept:
+    while i < n and (s[i] == 32 or s[i] == 9):
+        i += 1
+    return i
+
+
+cdef inline Py_ssize_t _ipv6(const unsigned char* s, Py_ssize_t i, Py_ssize_t n) noexcept:
+    """``s[i] == '['``: index past ``[hex:.]+]``, or -1."""
+    cdef Py_ssize_t j = i + 1
+    while j < n and ((CLS[s[j]] & C_HEX) or s[j] == 58 or s[j] == 46):
+        j += 1
+    if j == i + 1 or j >= n or s[j] != 93:
+        return -1
+    return j + 1
+
+
+cdef inline str _strip(str text):
+    """``text.strip(" \\t")`` for ASCII text."""
+    cdef const unsigned char* s = PyUnicode_1BYTE_DATA(text)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
+    cdef Py_ssize_t a = 0
+    cdef Py_ssize_t b = n
+    while a < b and (s[a] == 32 or s[a] == 9):
+        a += 1
+    while b > a and (s[b - 1] == 32 or s[b - 1] == 9):
+        b -= 1
+    if a == 0 and b == n:
+        return text
+    return PyUnicode_Substring(text, a, b)
+
+
+# -- URI --------------------------------------------------------------------------------
+cdef object _uri(str text):
+    """``parse_uri(text)``; sip/sips in C, everything else by the reference."""
+    if not PyUnicode_IS_ASCII(text):
+        return parse_uri(text)
+    cdef const unsigned char* s = PyUnicode_1BYTE_DATA(text)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
+    cdef Py_ssize_t p, at, i, j, k, e, v0
+    cdef long port_n
+    cdef str scheme
+    if n >= 4 and (s[0] | 32) == 115 and (s[1] | 32) == 105 and (s[2] | 32) == 112:
+        if s[3] == 58:
+            scheme = "sip"
+            p = 4
+        elif n >= 5 and (s[3] | 32) == 115 and s[4] == 58:
+            scheme = "sips"
+            p = 5
+        else:
+            return parse_uri(text)
+    else:
+        return parse_uri(text)
+    user = None
+    password = None
+    at = -1
+    for i in range(p, n):
+        if s[i] == 64:
+            at = i
+            break
+    if at >= 0:
+        i = _run(s, p, at, C_USER, True)
+        if i == p:
+            return parse_uri(text)
+        user = PyUnicode_Substring(text, p, i)
+        if i < at and s[i] == 58:
+            j = _run(s, i + 1, at, C_PASS, True)
+            if j != at:
+                return parse_uri(text)
+            password = PyUnicode_Substring(text, i + 1, at)
+        elif i != at:
+            return parse_uri(text)
+        p = at + 1
+    # host
+    if p < n and s[p] == 91:
+        j = _ipv6(s, p, n)
+        if j < 0:
+            return parse_uri(text)
+    else:
+        j = _run(s, p, n, C_HOST, False)
+        if j == p or s[p] == 45 or s[p] == 46 or (j - p > 1 and s[j - 1] == 45):
+            return parse_uri(text)
+    host = PyUnicode_Substring(text, p, j)
+    p = j
+    port = None
+    if p < n and s[p] == 58:
+        j = p + 1
+        while j < n and (CLS[s[j]] & C_DIGIT):
+            j += 1
+        if j == p + 1 or j - p - 1 > 5:
+            return parse_uri(text)
+        port_n = 0
+        for k in range(p + 1, j):
+            port_n = port_n * 10 + (s[k] - 48)
+        if port_n > 65535:
+            return parse_uri(text)
+        port = port_n
+        p = j
+    params = _EMPTY
+    if p < n and s[p] == 59:
+        plist = []
+        while p < n and s[p] == 59:
+            k = p + 1
+            e = _run(s, k, n, C_PCHAR, True)
+            if e == k:
+                return parse_uri(text)
+            name = PyUnicode_Substring(text, k, e)
+            value = None
+            if e < n and s[e] == 61:
+                v0 = e + 1
+                e = _run(s, v0, n, C_PCHAR, True)
+                value = PyUnicode_Substring(text, v0, e)
+            plist.append((name, value))
+            p = e
+        params = tuple(plist)
+    headers = _EMPTY
+    if p < n and s[p] == 63:
+        hlist = []
+        while True:
+            k = p + 1
+            e = _run(s, k, n, C_HCHAR, True)
+            if e == k:
+                return parse_uri(text)
+            name = PyUnicode_Substring(text, k, e)
+            value = None
+            if e < n and s[e] == 61:
+                v0 = e + 1
+                e = _run(s, v0, n, C_HCHAR, True)
+                value = PyUnicode_Substring(text, v0, e)
+            hlist.append((name, value))
+            p = e
+            if not (p < n and s[p] == 38):
+                break
+        headers = tuple(hlist)
+    if p != n:
+        return parse_uri(text)
+    uri = SipURI.__new__(SipURI)
+    uri.scheme = scheme
+    uri.user = user
+    uri.password = password
+    uri.host = host
+    uri.port = port
+    uri.params = params
+    uri.headers = headers
+    uri._raw = text
+    return uri
+
+
+# -- header parameters --------------------------------------------------------------------
+cdef object _params(str text, str where):
+    """``parse_params(text, where)``."""
+    if not text:
+        return _EMPTY
+    if not PyUnicode_IS_ASCII(text) or text.isspace():
+        return parse_params(text, where)
+    cdef const unsigned char* s = PyUnicode_1BYTE_DATA(text)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
+    cdef Py_ssize_t pos = 0, i, j, k, e
+    out = []
+    while pos < n:
+        i = _ws(s, pos, n)
+        if i >= n or s[i] != 59:
+            return parse_params(text, where)
+        i = _ws(s, i + 1, n)
+        e = _run(s, i, n, C_TOKEN, False)
+        if e == i:
+            return parse_params(text, where)
+        name = PyUnicode_Substring(text, i, e)
+        value = None
+        i = e
+        j = _ws(s, e, n)
+        if j < n and s[j] == 61:
+            j = _ws(s, j + 1, n)
+            k = -1
+            if j < n:
+                if CLS[s[j]] & C_TOKEN:
+                    k = _run(s, j, n, C_TOKEN, False)
+                elif s[j] == 34:
+                    e = j + 1
+                    while e < n:
+                        if s[e] == 92:
+                            if e + 1 >= n:
+                                break
+                            e += 2
+                        elif s[e] == 34:
+                            k = e + 1
+                            break
+                        else:
+                            e += 1
+                elif s[j] == 91:
+                    k = _ipv6(s, j, n)
+            if k < 0:
+                return parse_params(text, where)
+            value = PyUnicode_Substring(text, j, k)
+            i = k
+        out.append((name, value))
+        pos = _ws(s, i, n)
+    return tuple(out)
+
+
+# -- name-addr / addr-spec --------------------------------------------------------------------
+cdef object _address(str value, str where):
+    """``Address.parse(value, where)``."""
+    if not PyUnicode_IS_ASCII(value):
+        return Address.parse(value, where)
+    cdef str text = _strip(value)
+    cdef const unsigned char* s = PyUnicode_1BYTE_DATA(text)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
+    cdef Py_ssize_t i, lt = -1, gt, end = -1, a, b, semi
+    display = None
+    if n and s[0] == 34:
+        i = 1
+        while i < n:
+            if s[i] == 92:
+                i += 2
+                continue
+            if s[i] == 34:
+                end = i + 1
+                break
+            i += 1
+        if end < 0:
+            return Address.parse(value, where)
+        display = PyUnicode_Substring(text, 0, end)
+        lt = _ws(s, end, n)
+        if lt >= n or s[lt] != 60:
+            return Address.parse(value, where)
+    else:
+        for i in range(n):
+            if s[i] == 60:
+                lt = i
+                break
+        if lt > 0:
+            a = 0
+            b = lt
+            while a < b and (s[a] == 32 or s[a] == 9):
+                a += 1
+            while b > a and (s[b - 1] == 32 or s[b - 1] == 9):
+                b -= 1
+            if a < b:
+                for i in range(a, b):
+                    if not (CLS[s[i]] & C_TOKEN or s[i] == 32 or s[i] == 9):
+                        return Address.parse(value, where)
+                display = PyUnicode_Substring(text, a, b)
+    if lt >= 0:
+        gt = -1
+        for i in range(lt, n):
+            if s[i] == 62:
+                gt = i
+                break
+        if gt < 0:
+            return Address.parse(value, where)
+        a = _ws(s, lt + 1, gt)
+        b = gt
+        while b > a and (s[b - 1] == 32 or s[b - 1] == 9):
+            b -= 1
+        uri_text = PyUnicode_Substring(text, a, b)
+        params_text = PyUnicode_Substring(text, gt + 1, n)
+    else:
+        semi = n
+        for i in range(n):
+            if s[i] == 59:
+                semi = i
+                break
+        b = semi
+        while b > 0 and (s[b - 1] == 32 or s[b - 1] == 9):
+            b -= 1
+        for i in range(b):
+            if s[i] == 63 or s[i] == 44 or s[i] == 32 or s[i] == 9:
+                return Address.parse(value, where)
+        uri_text = PyUnicode_Substring(text, 0, b) if b != n else text
+        params_text = PyUnicode_Substring(text, semi, n) if semi < n else ""
+    uri = _uri(uri_text)
+    params = _params(params_text, where)
+    addr = Address.__new__(Address)
+    addr.uri = uri
+    addr.display = display
+    addr.params = params
+    addr._raw = value
+    return addr
+
+
+# -- Via --------------------------------------------------------------------------------------
+cdef object _via(str value):
+    """``Via.parse(value)``."""
+    if not PyUnicode_IS_ASCII(value):
+        return Via.parse(value)
+    cdef str text = _strip(value)
+    cdef const unsigned char* s = PyUnicode_1BYTE_DATA(text)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
+    cdef Py_ssize_t i, j, t0, t1, h0, h1
+    cdef long port_n
+    if n < 3 or (s[0] | 32) != 115 or (s[1] | 32) != 105 or (s[2] | 32) != 112:
+        return Via.parse(value)
+    i = _ws(s, 3, n)
+    if i >= n or s[i] != 47:
+        return Via.parse(value)
+    i = _ws(s, i + 1, n)
+    # version must be exactly 2.0 (anything else: the reference says why)
+    if not (i + 3 <= n and s[i] == 50 and s[i + 1] == 46 and s[i + 2] == 48):
+        return Via.parse(value)
+    i = _ws(s, i + 3, n)
+    if i >= n or s[i] != 47:
+        return Via.parse(value)
+    t0 = _ws(s, i + 1, n)
+    t1 = _run(s, t0, n, C_TOKEN, False)
+    if t1 == t0:
+        return Via.parse(value)
+    h0 = _ws(s, t1, n)
+    if h0 == t1 or h0 >= n:
+        return Via.parse(value)
+    if s[h0] == 91:
+        h1 = _ipv6(s, h0, n)
+        if h1 < 0:
+            return Via.parse(value)
+    else:
+        h1 = _run(s, h0, n, C_HOST, False)
+        if h1 == h0:
+            return Via.parse(value)
+    i = h1
+    port = None
+    j = _ws(s, i, n)
+    if j < n and s[j] == 58:
+        j = _ws(s, j + 1, n)
+        t1_digits = j
+        port_n = 0
+        while j < n and j - t1_digits < 5 and (CLS[s[j]] & C_DIGIT):
+            port_n = port_n * 10 + (s[j] - 48)
+            j += 1
+        if j > t1_digits:
+            if port_n > 65535:
+                return Via.parse(value)
+            port = port_n
+            i = j
+    params = _params(PyUnicode_Substring(text, i, n), "Via")
+    via = Via.__new__(Via)
+    via.transport = PyUnicode_Substring(text, t0, t1).upper()
+    via.host = PyUnicode_Substring(text, h0, h1)
+    via.port = port
+    via.params = params
+    via._raw = value
+    return via
+
+
+# -- CSeq -------------------------------------------------------------------------------------
+cdef object _cseq(str value):
+    if not PyUnicode_IS_ASCII(value):
+        return CSeq.parse(value)
+    cdef str text = _strip(value)
+    cdef const unsigned char* s = PyUnicode_1BYTE_DATA(text)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
+    cdef Py_ssize_t i = 0, m
+    cdef unsigned long long number = 0
+    while i < n and (CLS[s[i]] & C_DIGIT):
+        number = number * 10 + (s[i] - 48)
+        i += 1
+        if i > 10:
+            return CSeq.parse(value)
+    m = _ws(s, i, n)
+    if i == 0 or m == i or m >= n or _run(s, m, n, C_TOKEN, False) != n or number > 4294967295ULL:
+        return CSeq.parse(value)
+    cseq = CSeq.__new__(CSeq)
+    cseq.number = number
+    cseq.method = PyUnicode_Substring(text, m, n)
+    return cseq
+
+
+# -- header block -------------------------------------------------------------------------------
+cdef list _scan_headers(list lines):
+    cdef list items = []
+    cdef Py_ssize_t i, nlines = len(lines), colon, b, a, n
+    cdef const unsigned char* s
+    cdef str line
+    cdef tuple known
+    for i in range(1, nlines):
+        line = lines[i]
+        if not PyUnicode_IS_ASCII(line):
+            return None
+        s = PyUnicode_1BYTE_DATA(line)
+        n = PyUnicode_GET_LENGTH(line)
+        if n and (s[0] == 32 or s[0] == 9):
+            if not items:
+                raise SipParseError("Continuation line before any header")
+            last = len(items) - 1
+            key, name, value, raw = items[last]
+            items[last] = (
+                key,
+                name,
+                (value + " " + _strip(line)).strip(" \t"),
+                raw + "\r\n" + line,
+            )
+            continue
+        colon = -1
+        for a in range(n):
+            if s[a] == 58:
+                colon = a
+                break
+        if colon < 0:
+            raise SipParseError("Header line without a colon")
+        written = PyUnicode_Substring(line, 0, colon)
+        known = _NAMES.get(written)
+        if known is None:
+            b = colon
+            while b > 0 and (s[b - 1] == 32 or s[b - 1] == 9):
+                b -= 1
+            if b == 0 or _run(s, 0, b, C_TOKEN, False) != b:
+                raise SipParseError("Bad header name")
+            name = PyUnicode_Substring(line, 0, b)
+            low = name.lower()
+            known = (_COMPACT.get(low, low), name)
+            if len(_NAMES) < _NAMES_MAX:
+                _NAMES[written] = known
+        a = _ws(s, colon + 1, n)
+        b = n
+        while b > a and (s[b - 1] == 32 or s[b - 1] == 9):
+            b -= 1
+        items.append((known[0], known[1], PyUnicode_Substring(line, a, b), line))
+    return items
+
+
+cdef object _start_line(str first, bint is_request, object headers):
+    cdef Py_ssize_t n
+    if is_request and PyUnicode_IS_ASCII(first):
+        parts = first.split(" ")
+        if len(parts) == 3:
+            method, uri_text, version = parts
+            n = PyUnicode_GET_LENGTH(method)
+            if (
+                version == "SIP/2.0"
+                and n
+                and uri_text
+                and _run(PyUnicode_1BYTE_DATA(method), 0, n, C_TOKEN, False) == n
+            ):
+                try:
+                    uri = _uri(uri_text)
+                except SipParseError:
+                    raise SipParseError("Bad Request-URI") from None
+                if type(uri) is SipURI and not uri.headers:
+                    req = Request.__new__(Request)
+                    req.headers = headers
+                    req.body = b""
+                    req.method = method
+                    req.uri = uri
+                    return req
+    # responses, faults and the unusual: the twin (same rules, same errors)
+    return _py._start_line(first, is_request, headers)
+
+
+cdef object _frame_body(list values, bytes body, bint stream):
+    cdef str text
+    cdef const unsigned char* s
+    cdef Py_ssize_t n, i
+    cdef long long length = 0
+    if values is not None and len(values) == 1:
+        text = values[0]
+        if PyUnicode_IS_ASCII(text):
+            s = PyUnicode_1BYTE_DATA(text)
+            n = PyUnicode_GET_LENGTH(text)
+            if 0 < n <= 10:
+                for i in range(n):
+                    if not (CLS[s[i]] & C_DIGIT):
+                        break
+                    length = length * 10 + (s[i] - 48)
+                else:
+                    if length == len(body):
+                        return body
+                    if length < len(body) and not stream:
+                        return body[:length]
+    return _py._frame_body(values, body, stream)
+
+
+cdef inline list _list_values(list values):
+    cdef list out = []
+    for v in values:
+        if "," in v:
+            out.extend(_py.split_commas(v))
+        else:
+            out.append(v)
+    return out
+
+
+cdef _validate(object msg, dict found, dict cache, bint is_request):
+    cdef list got
+    for key, name in _py._SINGLE.items():
+        got = found.get(key)
+        if got is not None and len(got) > 1:
+            raise SipParseError(f"Duplicate {name} header")
+    if "via" not in found:
+        raise SipParseError("Missing Via header")
+    if "from" not in found:
+        raise SipParseError("Missing From header")
+    if "to" not in found:
+        raise SipParseError("Missing To header")
+    if "call-id" not in found:
+        raise SipParseError("Missing Call-ID header")
+    if "cseq" not in found:
+        raise SipParseError("Missing CSeq header")
+    call_id = found["call-id"][0]
+    if not call_id or " " in call_id or "\t" in call_id:
+        raise SipParseError("Bad Call-ID")
+    cseq = _cseq(found["cseq"][0])
+    cache["cseq"] = cseq
+    if is_request:
+        if cseq.method != msg.method:
+            raise SipParseError("CSeq method does not match the Request-Line")
+        if cseq.number > 2147483647:
+            raise SipParseError("Bad CSeq: number too large")
+        got = found.get("max-forwards")
+        if got is not None:
+            _py._uint(got[0], "Max-Forwards", 255)
+        got = found.get("expires")
+        if got is not None:
+            _py._uint(got[0], "Expires", 4294967295)
+        got = found.get("contact")
+        contacts = []
+        if got is not None:
+            values = _list_values(got)
+            if values != ["*"]:
+                contacts = [_address(v, "Contact") for v in values]
+        cache["contact"] = contacts
+    vias = [_via(v) for v in _list_values(found["via"])]
+    cache["via"] = vias
+    for via in vias:
+        branch = via.branch
+        if branch is not None and (branch == MAGIC_COOKIE or not branch):
+            raise SipParseError("Bad Via branch")
+    cache["from"] = _address(found["from"][0], "From")
+    cache["to"] = _address(found["to"][0], "To")
+
+
+cdef frozenset _WANTED = _py._WANTED
+
+
+def parse_message(data, stream=False, max_size=65535):
+    """Parse and validate one SIP message (see :func:`callcore.sip.message.parse_message`)."""
+    if type(data) is not bytes:  # bytearray, memoryview …: rare, the twin takes them
+        return _py.parse_message(data, stream, max_size)
+    cdef Py_ssize_t start = 0, end, size = len(<bytes>data)
+    cdef const unsigned char* raw = <bytes>data
+    cdef list items, got
+    cdef dict found, cache
+    if size > max_size:
+        raise _py._fail("Message Too Large", 513, None, True)
+    while start + 1 < size and raw[start] == 13 and raw[start + 1] == 10:
+        start += 2
+    end = data.find(b"\r\n\r\n", start)
+    if end < 0:
+        head_bytes = data[start:].rstrip(b"\r\n")
+        body = b""
+    else:
+        head_bytes = data[start:end]
+        body = data[end + 4 :]
+    lines = head_bytes.decode("utf-8", "surrogateescape").split("\r\n")
+    first = lines[0]
+    is_request = not first.startswith("SIP/")
+    try:
+        items = _scan_headers(lines)
+        if items is None:
+            items = _py._scan_headers(lines)
+    except SipParseError as e:
+        raise _py._fail(e.reason, 400, None, is_request) from None
+    headers = Headers.__new__(Headers)
+    headers._items = items
+    cache = {}
+    headers._cache = cache
+    try:
+        msg = _start_line(first, is_request, headers)
+        found = {}
+        for item in items:
+            key = (<tuple>item)[0]
+            if key in _WANTED:
+                got = found.get(key)
+                if got is None:
+                    found[key] = [(<tuple>item)[2]]
+                else:
+                    got.append((<tuple>item)[2])
+        msg.body = _frame_body(found.get("content-length"), body, stream)
+        _validate(msg, found, cache, is_request)
+    except SipParseError as e:
+        raise _py._fail(e.reason, e.status, headers, is_request, e.extra_headers) from None
+    return msg
