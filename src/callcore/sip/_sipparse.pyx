@@ -563,9 +563,42 @@ cdef inline list _list_values(list values):
     return out
 
 
+cdef tuple _SINGLE = tuple(_py._SINGLE.items())
+
+
+cdef object _uint(str value, str name, unsigned long long maximum):
+    """``_py._uint``: a header holding one unsigned decimal number."""
+    cdef const unsigned char* s
+    cdef Py_ssize_t n, i
+    cdef unsigned long long number = 0
+    if PyUnicode_IS_ASCII(value):
+        s = PyUnicode_1BYTE_DATA(value)
+        n = PyUnicode_GET_LENGTH(value)
+        if 0 < n <= 10:
+            for i in range(n):
+                if not (CLS[s[i]] & C_DIGIT):
+                    break
+                number = number * 10 + (s[i] - 48)
+            else:
+                if number <= maximum:
+                    return number
+    return _py._uint(value, name, maximum)
+
+
+cdef object _branch(tuple params):
+    """``Via.branch``: the first ``branch`` parameter, ``""`` for a bare flag."""
+    cdef str name
+    for p in params:
+        name = (<tuple>p)[0]
+        if PyUnicode_GET_LENGTH(name) == 6 and name.lower() == "branch":
+            value = (<tuple>p)[1]
+            return "" if value is None else value
+    return None
+
+
 cdef _validate(object msg, dict found, dict cache, bint is_request):
     cdef list got
-    for key, name in _py._SINGLE.items():
+    for key, name in _SINGLE:
         got = found.get(key)
         if got is not None and len(got) > 1:
             raise SipParseError(f"Duplicate {name} header")
@@ -591,10 +624,10 @@ cdef _validate(object msg, dict found, dict cache, bint is_request):
             raise SipParseError("Bad CSeq: number too large")
         got = found.get("max-forwards")
         if got is not None:
-            _py._uint(got[0], "Max-Forwards", 255)
+            _uint(got[0], "Max-Forwards", 255)
         got = found.get("expires")
         if got is not None:
-            _py._uint(got[0], "Expires", 4294967295)
+            _uint(got[0], "Expires", 4294967295)
         got = found.get("contact")
         contacts = []
         if got is not None:
@@ -605,7 +638,7 @@ cdef _validate(object msg, dict found, dict cache, bint is_request):
     vias = [_via(v) for v in _list_values(found["via"])]
     cache["via"] = vias
     for via in vias:
-        branch = via.branch
+        branch = _branch(via.params)
         if branch is not None and (branch == MAGIC_COOKIE or not branch):
             raise SipParseError("Bad Via branch")
     cache["from"] = _address(found["from"][0], "From")

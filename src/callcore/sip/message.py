@@ -374,11 +374,13 @@ class Message:
         raise NotImplementedError
 
     def serialize(self) -> bytes:
-        lines = self.headers.lines()
-        lines.insert(0, self.start_line())
-        lines.append(CRLF)
-        head = CRLF.join(lines)
-        return head.encode(_ENC, _ERRS) + self.body
+        lines = [self.start_line()]
+        append = lines.append
+        for item in self.headers._items:
+            raw = item[3]
+            append(raw if raw is not None else f"{item[1]}: {item[2]}")
+        append(CRLF)
+        return CRLF.join(lines).encode(_ENC, _ERRS) + self.body
 
     __bytes__ = serialize
 
