@@ -29,6 +29,13 @@ def dtmf_blocks(
     min_fraction: float,
 ) -> bytes: ...
 def gain_q12(gain: float) -> int: ...
+def talk_mask(
+    frames: Sequence[Buffer | None],
+    quiet: bytearray,
+    samples: int,
+    min_energy: float,
+    hangover: int,
+) -> bytes: ...
 def mix_minus(
     frames: Sequence[Buffer | None],
     gains: Sequence[float] | None = None,

@@ -15,6 +15,7 @@ Loops over long buffers run without the GIL.
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t
+from libc.math cimport lrint
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
@@ -375,6 +376,52 @@ def dtmf_blocks(pcm, coeffs, Py_ssize_t block, double threshold, double normal_t
 
 
 # ------------------------------------------------------------------ mixing
+cdef inline int32_t _gain_q12(object gain) except -1:
+    cdef double g = float(gain)
+    if not (0.0 <= g <= 8.0):
+        raise ValueError(f"gain must be within [0, 8.0], got {gain!r}")
+    # lrint rounds half to even like Python's round()
+    return <int32_t>lrint(g * 4096.0)
+
+
+def talk_mask(frames, bytearray quiet, Py_ssize_t samples, double min_energy, int hangover):
+    cdef Py_ssize_t m = len(frames), i, size
+    cdef Py_buffer view
+    cdef const uint8_t* p
+    cdef int held
+    cdef int q
+    cdef double limit = min_energy
+    cdef bytes out
+    cdef uint8_t* o
+    cdef unsigned char* qs
+    if len(quiet) != m:
+        raise ValueError("quiet must have one counter per frame")
+    out = PyBytes_FromStringAndSize(NULL, m)
+    o = <uint8_t*>PyBytes_AS_STRING(out)
+    qs = quiet
+    for i in range(m):
+        f = frames[i]
+        q = qs[i]
+        if f is None:
+            q = q + 1 if q < 255 else 255
+        else:
+            held = _open(f, &view, &p, &size)
+            try:
+                _pcm_len(size)
+                if size >> 1 != samples:
+                    raise ValueError("all frames must have the same length")
+                if <double>sum_squares(p, samples) > limit:
+                    q = 0
+                else:
+                    q = q + 1 if q < 255 else 255
+            finally:
+                if held:
+                    PyBuffer_Release(&view)
+        qs[i] = q
+        o[i] = 1 if q <= hangover else 0
+    return out
+
+
 def mix_minus(frames, gains=None, whispers=None):
     cdef Py_ssize_t m = len(frames)
     cdef Py_ssize_t nw = 0 if not whispers else len(whispers)
@@ -416,7 +463,7 @@ def mix_minus(frames, gains=None, whispers=None):
                 n = size >> 1
             elif size >> 1 != n:
                 raise ValueError("all frames must have the same length")
-            gq[i] = 4096 if gains is None else gain_q12(gains[i])
+            gq[i] = 4096 if gains is None else _gain_q12(gains[i])
         for j in range(nw):
             target, wf, wg = whispers[j]
             if not 0 <= target < m:
@@ -428,7 +475,7 @@ def mix_minus(frames, gains=None, whispers=None):
                 n = size >> 1
             elif size >> 1 != n:
                 raise ValueError("all frames must have the same length")
-            gq[m + j] = gain_q12(wg)
+            gq[m + j] = _gain_q12(wg)
         if n < 0:
             n = 0
         if n <= 480:

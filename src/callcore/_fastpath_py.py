@@ -26,6 +26,7 @@ __all__ = [
     "goertzel",
     "mix_minus",
     "peak",
+    "talk_mask",
     "ulaw_decode",
     "ulaw_encode",
     "ulaw_to_alaw",
@@ -287,6 +288,40 @@ def _classify(
 
 
 # -------------------------------------------------------------------- mixing
+def talk_mask(
+    frames: Sequence[object | None],
+    quiet: bytearray,
+    samples: int,
+    min_energy: float,
+    hangover: int,
+) -> bytes:
+    """Per-member talk decision for one mixing tick, with hangover.
+
+    ``quiet[i]`` counts ticks since member ``i`` was last loud (saturating at
+    255) and is updated in place. A frame is loud when its energy (sum of
+    squares) exceeds ``min_energy`` — ``rms**2 * samples`` for an RMS
+    threshold; a negative value makes every frame loud. ``None`` is quiet. Member ``i`` talks (``mask[i] == 1``) while ``quiet[i] <=
+    hangover``. Every frame must hold ``samples`` samples (``ValueError``).
+    """
+    if len(quiet) != len(frames):
+        raise ValueError("quiet must have one counter per frame")
+    limit = min_energy
+    out = bytearray(len(frames))
+    for i, f in enumerate(frames):
+        q = quiet[i]
+        if f is None:
+            q = q + 1 if q < 255 else 255
+        else:
+            s = _s16(f)
+            if len(s) != samples:
+                raise ValueError("all frames must have the same length")
+            loud = float(sum(map(int.__mul__, s, s))) > limit
+            q = 0 if loud else (q + 1 if q < 255 else 255)
+        quiet[i] = q
+        out[i] = 1 if q <= hangover else 0
+    return bytes(out)
+
+
 def gain_q12(gain: float) -> int:
     """A mixing gain as the Q12 integer the mixers apply (1.0 -> 4096)."""
     g = float(gain)

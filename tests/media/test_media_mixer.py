@@ -252,3 +252,38 @@ def test_twins_goertzel_and_dtmf_blocks_identical(pcm_bytes):
     assert fast.goertzel(pcm_bytes, coeffs) == _fastpath_py.goertzel(pcm_bytes, coeffs)
     args = (coeffs, 102, 1e5, 8.9, 3.5, 6.3, 0.6)
     assert fast.dtmf_blocks(pcm_bytes, *args) == _fastpath_py.dtmf_blocks(pcm_bytes, *args)
+
+
+def test_no_threshold_counts_every_frame(fastpath):
+    conf = Conference(fastpath=fastpath, talk_threshold=None, hangover=0)
+    conf.add("a")
+    conf.add("b")
+    res = conf.mix({"a": bytes(2 * N), "b": bytes(2 * N)})
+    assert res.talkers == ("a", "b")
+    assert conf.mix({}).talkers == ()
+
+
+def test_talk_mask_kernel(fastpath):
+    quiet = bytearray([255, 255, 0])
+    loud, soft = pcm([100] * N), pcm([1] * N)
+    mask = fastpath.talk_mask([loud, soft, None], quiet, N, 50.0 * 50.0 * N, 1)
+    assert mask == b"\x01\x00\x01" and quiet == bytearray([0, 255, 1])
+    mask = fastpath.talk_mask([None, None, None], quiet, N, 0.0, 1)
+    assert mask == b"\x01\x00\x00" and quiet == bytearray([1, 255, 2])
+    with pytest.raises(ValueError):
+        fastpath.talk_mask([loud[:-2], None, None], quiet, N, 0.0, 1)
+    with pytest.raises(ValueError):
+        fastpath.talk_mask([loud], quiet, N, 0.0, 1)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), frame_st), max_size=8), st.data())
+def test_twins_talk_mask_identical(frames, data):
+    fast = _compiled()
+    q = data.draw(st.binary(min_size=len(frames), max_size=len(frames)))
+    limit = data.draw(st.sampled_from([-1.0, 0.0, 1e6, 4e8]))
+    qa, qb = bytearray(q), bytearray(q)
+    assert fast.talk_mask(frames, qa, 40, limit, 3) == _fastpath_py.talk_mask(
+        frames, qb, 40, limit, 3
+    )
+    assert qa == qb

@@ -2,9 +2,10 @@
 
 Every tick (one frame per member, normally 20 ms) :meth:`Conference.mix`:
 
-* decides who is *talking*: a member with a frame, not muted, not
-  listen-only, whose frame is louder than ``talk_threshold`` (RMS on the
-  0–32767 scale) or was within the last ``hangover`` ticks;
+* decides who is *talking* (fast path ``talk_mask``): a member with a
+  frame, not muted, not listen-only, whose frame is louder than
+  ``talk_threshold`` (RMS on the 0–32767 scale) or was within the last
+  ``hangover`` ticks;
 * sums the talkers' linear audio, each scaled by its gain, with 32-bit
   headroom, and saturates the total to 16 bits;
 * gives each talker the total minus its own contribution (nobody hears
@@ -80,15 +81,36 @@ class Conference:
         hangover: int = 10,
         fastpath: ModuleType | None = None,
     ) -> None:
-        if frame_samples <= 0 or hangover < 0:
-            raise ValueError("frame_samples must be positive and hangover non-negative")
+        if frame_samples <= 0 or not 0 <= hangover < 255:
+            raise ValueError("frame_samples must be positive and hangover within 0..254")
         self._fp = _fp if fastpath is None else fastpath
         self.frame_samples = frame_samples
         self.talk_threshold = talk_threshold
         self.hangover = hangover
         self._members: dict[Hashable, Member] = {}
-        self._quiet: dict[Hashable, int] = {}
         self._silence = bytes(2 * frame_samples)
+        # the mixing plan, rebuilt after any roster or setting change
+        self._ids: list[Hashable] = []
+        self._quiet = bytearray()
+        self._gains: list[float] | None = None
+        self._blocked: list[int] = []
+        self._whisperers: list[tuple[int, int, float]] = []
+
+    def _replan(self, quiet: dict[Hashable, int] | None = None) -> None:
+        old = quiet if quiet is not None else dict(zip(self._ids, self._quiet, strict=True))
+        ids = list(self._members)
+        index = {mid: i for i, mid in enumerate(ids)}
+        ms = [self._members[mid] for mid in ids]
+        self._ids = ids
+        self._quiet = bytearray(old.get(mid, 255) for mid in ids)
+        gains = [m.gain for m in ms]
+        self._gains = None if all(g == 1.0 for g in gains) else gains
+        self._blocked = [i for i, m in enumerate(ms) if m.muted or m.listen_only]
+        self._whisperers = [
+            (i, index[m.whisper_to], m.gain)
+            for i, m in enumerate(ms)
+            if m.whisper_to is not None and not (m.muted or m.listen_only)
+        ]
 
     # ------------------------------------------------------------ roster
     def add(
@@ -99,22 +121,26 @@ class Conference:
         muted: bool = False,
         listen_only: bool = False,
     ) -> Member:
-        """Add a member; ``ValueError`` if the id is already present."""
+        """Add a member; ``ValueError`` if the id is already present.
+
+        The returned :class:`Member` is a live view: change it through the
+        conference's methods, not by assigning its fields.
+        """
         if member_id in self._members:
             raise ValueError(f"member {member_id!r} already in the conference")
         _fp.gain_q12(gain)  # validate
         m = Member(member_id, gain=gain, muted=muted, listen_only=listen_only)
         self._members[member_id] = m
-        self._quiet[member_id] = self.hangover + 1
+        self._replan()
         return m
 
     def remove(self, member_id: Hashable) -> None:
         """Remove a member; whispers aimed at it stop."""
         del self._members[member_id]
-        del self._quiet[member_id]
         for m in self._members.values():
             if m.whisper_to == member_id:
                 m.whisper_to = None
+        self._replan()
 
     def member(self, member_id: Hashable) -> Member:
         """The settings of ``member_id`` (``KeyError`` if absent)."""
@@ -134,11 +160,13 @@ class Conference:
     def mute(self, member_id: Hashable, muted: bool = True) -> None:
         """Mute (or unmute) a member's voice."""
         self._members[member_id].muted = muted
+        self._replan()
 
     def set_gain(self, member_id: Hashable, gain: float) -> None:
         """Scale a member's voice (0.0–8.0; 1.0 leaves it unchanged)."""
         _fp.gain_q12(gain)
         self._members[member_id].gain = gain
+        self._replan()
 
     def whisper(self, member_id: Hashable, to: Hashable | None) -> None:
         """Make ``member_id`` heard by ``to`` only; ``to=None`` rejoins the conference.
@@ -152,62 +180,41 @@ class Conference:
             if to == member_id:
                 raise ValueError("a member cannot whisper to itself")
         self._members[member_id].whisper_to = to
+        self._replan()
 
     # -------------------------------------------------------------- tick
-    def _is_loud(self, frame: bytes) -> bool:
-        thr = self.talk_threshold
-        if thr is None:
-            return True
-        return self._fp.energy(frame) > thr * thr * self.frame_samples
-
     def mix(self, frames: Mapping[Hashable, bytes | None]) -> MixResult:
         """Mix one tick. ``frames`` maps member ids to PCM (missing = no audio).
 
         Frames must hold ``frame_samples`` samples; unknown ids raise ``KeyError``.
         """
-        for mid in frames:
-            if mid not in self._members:
-                raise KeyError(mid)
-        index: dict[Hashable, int] = {}
-        ids = list(self._members)
-        slots: list[bytes | None] = []
-        gains: list[float] = []
-        whispers: list[tuple[int, bytes, float]] = []
-        talkers: list[Hashable] = []
-        pending_whispers: list[tuple[Hashable, bytes, float]] = []
-        nbytes = 2 * self.frame_samples
-        for i, mid in enumerate(ids):
-            index[mid] = i
-            m = self._members[mid]
-            frame = frames.get(mid)
-            talking = False
-            if frame is not None:
-                if len(frame) != nbytes:
-                    raise ValueError(f"frame of {mid!r} is {len(frame)} bytes, expected {nbytes}")
-                if not (m.muted or m.listen_only):
-                    if self._is_loud(frame):
-                        self._quiet[mid] = 0
-                    else:
-                        self._quiet[mid] += 1
-                    talking = self._quiet[mid] <= self.hangover
-            else:
-                self._quiet[mid] += 1
-            if talking and m.whisper_to is not None:
-                pending_whispers.append((m.whisper_to, frame, m.gain))  # type: ignore[arg-type]
-                slots.append(None)
-                gains.append(1.0)
-                continue
-            if talking:
-                talkers.append(mid)
-                slots.append(frame)
-                gains.append(m.gain)
-            else:
-                slots.append(None)
-                gains.append(1.0)
-        for target, frame, gain in pending_whispers:
-            whispers.append((index[target], frame, gain))
-        if not talkers and not whispers:
+        if not self._members.keys() >= frames.keys():
+            raise KeyError(next(k for k in frames if k not in self._members))
+        ids = self._ids
+        fl = [frames.get(mid) for mid in ids]
+        n = self.frame_samples
+        for i in self._blocked:
+            f = fl[i]
+            if f is not None and len(f) != 2 * n:
+                raise ValueError(f"frame of {ids[i]!r} is {len(f)} bytes, expected {2 * n}")
+            fl[i] = None
+        thr = self.talk_threshold
+        limit = -1.0 if thr is None else thr * thr * n
+        mask = self._fp.talk_mask(fl, self._quiet, n, limit, self.hangover)
+        whispers: list[tuple[int, bytes, float]] | None = None
+        if self._whisperers:
+            whispers = []
+            for i, target, gain in self._whisperers:
+                if mask[i]:
+                    whispers.append((target, fl[i], gain))  # type: ignore[arg-type]
+                fl[i] = None
+        if 1 in mask:
+            slots = [f if t else None for f, t in zip(fl, mask, strict=True)]
+        elif whispers:
+            slots = [None] * len(ids)
+        else:
             silence = self._silence
             return MixResult(dict.fromkeys(ids, silence), silence, ())
-        total, outs = self._fp.mix_minus(slots, gains, whispers or None)
-        return MixResult(dict(zip(ids, outs, strict=True)), total, tuple(talkers))
+        total, outs = self._fp.mix_minus(slots, self._gains, whispers or None)
+        talkers = tuple(mid for mid, f in zip(ids, slots, strict=True) if f is not None)
+        return MixResult(dict(zip(ids, outs, strict=True)), total, talkers)
