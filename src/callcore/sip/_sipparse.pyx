@@ -13,6 +13,8 @@ the value to that reference parser, which returns the object or raises the
 exact error. Faults are rare, so they cost nothing on the hot path.
 """
 
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_INCREF
 from cpython.unicode cimport PyUnicode_Substring
 
 from callcore.sip import _sipparse_py as _py
@@ -26,7 +28,39 @@ cdef extern from "Python.h":
     const unsigned char* PyUnicode_1BYTE_DATA(object o)
     Py_ssize_t PyUnicode_GET_LENGTH(object o)
 
+cdef extern from "structmember.h":
+    ctypedef struct PyMemberDef:
+        Py_ssize_t offset
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
+
 __all__ = ["parse_message"]
+
+
+# -- building the public objects -----------------------------------------------------------
+# The result classes are plain slotted classes; a fresh instance is made with
+# their tp_new and its slots are filled directly (what ``obj.slot = v`` does,
+# minus the attribute lookup), so the objects are exactly those __init__ makes.
+cdef Py_ssize_t _offset(type cls, str name) except -1:
+    for klass in cls.__mro__:
+        d = klass.__dict__.get(name)
+        if d is not None:
+            if type(d).__name__ != "member_descriptor":
+                raise TypeError(f"{cls.__name__}.{name} is not a slot")
+            return (<PyMemberDescrObject*><PyObject*>d).d_member.offset
+    raise TypeError(f"{cls.__name__} has no slot {name}")
+
+
+cdef inline object _new(type cls):
+    return (<PyTypeObject*>cls).tp_new(cls, <PyObject*>_EMPTY, NULL)
+
+
+cdef inline void _put(object obj, Py_ssize_t off, object value):
+    """Fill an empty slot of a fresh object."""
+    Py_INCREF(value)
+    (<PyObject**>((<char*><PyObject*>obj) + off))[0] = <PyObject*>value
 
 cdef enum:
     C_TOKEN = 1
@@ -63,6 +97,32 @@ cdef void _init_tables():
 
 
 _init_tables()
+
+cdef Py_ssize_t U_SCHEME = _offset(SipURI, "scheme")
+cdef Py_ssize_t U_USER = _offset(SipURI, "user")
+cdef Py_ssize_t U_PASSWORD = _offset(SipURI, "password")
+cdef Py_ssize_t U_HOST = _offset(SipURI, "host")
+cdef Py_ssize_t U_PORT = _offset(SipURI, "port")
+cdef Py_ssize_t U_PARAMS = _offset(SipURI, "params")
+cdef Py_ssize_t U_HEADERS = _offset(SipURI, "headers")
+cdef Py_ssize_t U_RAW = _offset(SipURI, "_raw")
+cdef Py_ssize_t A_URI = _offset(Address, "uri")
+cdef Py_ssize_t A_DISPLAY = _offset(Address, "display")
+cdef Py_ssize_t A_PARAMS = _offset(Address, "params")
+cdef Py_ssize_t A_RAW = _offset(Address, "_raw")
+cdef Py_ssize_t V_TRANSPORT = _offset(Via, "transport")
+cdef Py_ssize_t V_HOST = _offset(Via, "host")
+cdef Py_ssize_t V_PORT = _offset(Via, "port")
+cdef Py_ssize_t V_PARAMS = _offset(Via, "params")
+cdef Py_ssize_t V_RAW = _offset(Via, "_raw")
+cdef Py_ssize_t C_NUMBER = _offset(CSeq, "number")
+cdef Py_ssize_t C_METHOD = _offset(CSeq, "method")
+cdef Py_ssize_t R_HEADERS = _offset(Request, "headers")
+cdef Py_ssize_t R_BODY = _offset(Request, "body")
+cdef Py_ssize_t R_METHOD = _offset(Request, "method")
+cdef Py_ssize_t R_URI = _offset(Request, "uri")
+cdef Py_ssize_t H_ITEMS = _offset(Headers, "_items")
+cdef Py_ssize_t H_CACHE = _offset(Headers, "_cache")
 
 cdef dict _NAMES = {}
 cdef dict _COMPACT = COMPACT
@@ -219,15 +279,15 @@ cdef object _uri(str text):
         headers = tuple(hlist)
     if p != n:
         return parse_uri(text)
-    uri = SipURI.__new__(SipURI)
-    uri.scheme = scheme
-    uri.user = user
-    uri.password = password
-    uri.host = host
-    uri.port = port
-    uri.params = params
-    uri.headers = headers
-    uri._raw = text
+    uri = _new(SipURI)
+    _put(uri, U_SCHEME, scheme)
+    _put(uri, U_USER, user)
+    _put(uri, U_PASSWORD, password)
+    _put(uri, U_HOST, host)
+    _put(uri, U_PORT, port)
+    _put(uri, U_PARAMS, params)
+    _put(uri, U_HEADERS, headers)
+    _put(uri, U_RAW, text)
     return uri
 
 
@@ -356,11 +416,11 @@ cdef object _address(str value, str where):
         params_text = PyUnicode_Substring(text, semi, n) if semi < n else ""
     uri = _uri(uri_text)
     params = _params(params_text, where)
-    addr = Address.__new__(Address)
-    addr.uri = uri
-    addr.display = display
-    addr.params = params
-    addr._raw = value
+    addr = _new(Address)
+    _put(addr, A_URI, uri)
+    _put(addr, A_DISPLAY, display)
+    _put(addr, A_PARAMS, params)
+    _put(addr, A_RAW, value)
     return addr
 
 
@@ -417,12 +477,12 @@ cdef object _via(str value):
             port = port_n
             i = j
     params = _params(PyUnicode_Substring(text, i, n), "Via")
-    via = Via.__new__(Via)
-    via.transport = PyUnicode_Substring(text, t0, t1).upper()
-    via.host = PyUnicode_Substring(text, h0, h1)
-    via.port = port
-    via.params = params
-    via._raw = value
+    via = _new(Via)
+    _put(via, V_TRANSPORT, PyUnicode_Substring(text, t0, t1).upper())
+    _put(via, V_HOST, PyUnicode_Substring(text, h0, h1))
+    _put(via, V_PORT, port)
+    _put(via, V_PARAMS, params)
+    _put(via, V_RAW, value)
     return via
 
 
@@ -443,9 +503,9 @@ cdef object _cseq(str value):
     m = _ws(s, i, n)
     if i == 0 or m == i or m >= n or _run(s, m, n, C_TOKEN, False) != n or number > 4294967295ULL:
         return CSeq.parse(value)
-    cseq = CSeq.__new__(CSeq)
-    cseq.number = number
-    cseq.method = PyUnicode_Substring(text, m, n)
+    cseq = _new(CSeq)
+    _put(cseq, C_NUMBER, number)
+    _put(cseq, C_METHOD, PyUnicode_Substring(text, m, n))
     return cseq
 
 
@@ -520,11 +580,11 @@ cdef object _start_line(str first, bint is_request, object headers):
                 except SipParseError:
                     raise SipParseError("Bad Request-URI") from None
                 if type(uri) is SipURI and not uri.headers:
-                    req = Request.__new__(Request)
-                    req.headers = headers
-                    req.body = b""
-                    req.method = method
-                    req.uri = uri
+                    req = _new(Request)
+                    _put(req, R_HEADERS, headers)
+                    _put(req, R_BODY, b"")
+                    _put(req, R_METHOD, method)
+                    _put(req, R_URI, uri)
                     return req
     # responses, faults and the unusual: the twin (same rules, same errors)
     return _py._start_line(first, is_request, headers)
@@ -676,10 +736,10 @@ def parse_message(data, stream=False, max_size=65535):
             items = _py._scan_headers(lines)
     except SipParseError as e:
         raise _py._fail(e.reason, 400, None, is_request) from None
-    headers = Headers.__new__(Headers)
-    headers._items = items
+    headers = _new(Headers)
     cache = {}
-    headers._cache = cache
+    _put(headers, H_ITEMS, items)
+    _put(headers, H_CACHE, cache)
     try:
         msg = _start_line(first, is_request, headers)
         found = {}
