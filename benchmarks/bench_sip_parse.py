@@ -1,0 +1,80 @@
+"""SIP parsing against pyVoIP in the same run (group "sip-parse").
+
+Run: .venv/bin/pytest benchmarks/bench_sip_parse.py --benchmark-enable --benchmark-only
+
+The message is tests/sip/data/invite.sip.txt (an INVITE with SDP) with CRLF
+line ends and a correct Content-Length.
+
+* callcore compiled: ``_sipparse.parse_message`` + ``serialize()`` — full
+  validation (start line, every Via, From, To, Call-ID, CSeq, Max-Forwards,
+  Contact, Content-Length, duplicates, required headers, URIs);
+* callcore pure: the same with the pure-Python twin;
+* callcore reference: the straightforward parser the twins are checked against;
+* pyVoIP 1.6.8 ``SIPMessage(raw)`` (the baseline): parse only, no serialize.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from callcore import fastpath
+from callcore.sip import message
+
+try:  # pyVoIP's SIP module has a circular import: enter through VoIP first
+    from pyVoIP.VoIP import VoIPPhone  # noqa: F401, I001
+    from pyVoIP.SIP import SIPMessage
+except ImportError:  # pragma: no cover
+    SIPMessage = None
+
+
+def _invite() -> bytes:
+    text = Path(__file__).resolve().parents[1] / "tests" / "sip" / "data" / "invite.sip.txt"
+    raw = text.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    head, _, body = raw.partition(b"\r\n\r\n")
+    head = re.sub(rb"(?m)^Content-Length: *[0-9]+", b"Content-Length: %d" % len(body), head)
+    return head + b"\r\n\r\n" + body
+
+
+INVITE = _invite()
+NAME = "callcore.sip._sipparse"
+
+
+def _round_trip(parse):
+    def run() -> bytes:
+        return parse(INVITE, False, 65535).serialize()
+
+    return run
+
+
+@pytest.mark.benchmark(group="sip-parse")
+def test_callcore_compiled_parse_serialize(benchmark):
+    try:
+        impl = fastpath.load(pure=False, name=NAME)
+    except ImportError:
+        pytest.skip("compiled SIP parser not built")
+    assert benchmark(_round_trip(impl.parse_message)) == INVITE
+
+
+@pytest.mark.benchmark(group="sip-parse")
+def test_callcore_pure_parse_serialize(benchmark):
+    impl = fastpath.load(pure=True, name=NAME)
+    assert benchmark(_round_trip(impl.parse_message)) == INVITE
+
+
+@pytest.mark.benchmark(group="sip-parse")
+def test_callcore_reference_parse_serialize(benchmark):
+    def run() -> bytes:
+        return message.parse_message_reference(INVITE).serialize()
+
+    assert benchmark(run) == INVITE
+
+
+@pytest.mark.benchmark(group="sip-parse")
+def test_pyvoip_sipmessage_parse_baseline(benchmark):
+    if SIPMessage is None:
+        pytest.skip("pyVoIP not installed")
+    msg = benchmark(SIPMessage, INVITE)
+    assert msg.method == "INVITE"
