@@ -7,8 +7,8 @@ Run: .venv/bin/pytest benchmarks/bench_media_fastpath.py --benchmark-enable --be
 * mix-32-all / mix-32-3talk: one 20 ms tick of a 32-member conference with
   everyone talking, or 3 talkers and 29 silent members. Baseline: a
   straightforward numpy mix-minus over all 32 frames. Ours: the
-  ``mix_minus`` kernel, and the whole :class:`Conference.mix` (talk
-  detection, roster, result dict).
+  ``mix_minus`` kernel, the whole :meth:`Conference.mix` (talk detection,
+  roster, result dict) and its list form :meth:`Conference.mix_frames`.
 * dtmf: 1 s of audio (50 frames of 20 ms, digits and silence) through the
   streaming detector, compiled and pure. Real-time channels per core =
   1 s / mean time.
@@ -151,6 +151,18 @@ def test_mix_conference_compiled(benchmark, talkers):
     tick = dict(enumerate(_scenario(talkers)))
     res = benchmark(conf.mix, tick)
     assert len(res.talkers) == talkers
+
+
+@needs_ext
+@pytest.mark.parametrize("talkers", [32, 3], ids=["all", "3talk"])
+@pytest.mark.benchmark(group="mix-32")
+def test_mix_conference_frames_compiled(benchmark, talkers):
+    """The list entry point (members in order), as a media clock would call it."""
+    benchmark.group = f"mix-32-{'all' if talkers == 32 else '3talk'}"
+    conf = _conference(FAST)
+    frames = _scenario(talkers)
+    shared, _ = benchmark(lambda: conf.mix_frames(list(frames)))
+    assert shared == np_mix_minus(frames)[0]
 
 
 @pytest.mark.parametrize("talkers", [32, 3], ids=["all", "3talk"])

@@ -35,6 +35,7 @@ def talk_mask(
     samples: int,
     min_energy: float,
     hangover: int,
+    clear: bool = False,
 ) -> bytes: ...
 def mix_minus(
     frames: Sequence[Buffer | None],

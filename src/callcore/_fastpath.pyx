@@ -93,6 +93,22 @@ cdef extern from *:
     static void cc_store_sat(uint8_t* restrict o, const int32_t* restrict acc, Py_ssize_t n) {
         for (Py_ssize_t i = 0; i < n; i++) cc_st(o, i, cc_sat(acc[i]));
     }
+    /* Goertzel powers of 8 frequencies in one pass: eight independent
+       recursions interleaved, each with exactly the operations of
+       goertzel_power, so results are bit-identical. */
+    static void cc_goertzel8(const uint8_t* p, Py_ssize_t n, const double* c, double* out) {
+        double s1[8] = {0}, s2[8] = {0};
+        for (Py_ssize_t i = 0; i < n; i++) {
+            double x = (double)cc_ld(p, i);
+            for (int k = 0; k < 8; k++) {
+                double s0 = x + c[k] * s1[k] - s2[k];
+                s2[k] = s1[k];
+                s1[k] = s0;
+            }
+        }
+        for (int k = 0; k < 8; k++)
+            out[k] = s1[k] * s1[k] + s2[k] * s2[k] - c[k] * s1[k] * s2[k];
+    }
     /* o = saturate(acc - contribution of p), in one pass. */
     static void cc_minus_sat(uint8_t* restrict o, const int32_t* restrict acc,
                              const uint8_t* restrict p, Py_ssize_t n, int32_t gq) {
@@ -108,6 +124,7 @@ cdef extern from *:
     void cc_add(int32_t* acc, const uint8_t* p, Py_ssize_t n, int32_t gq) noexcept nogil
     void cc_sub(int32_t* acc, const uint8_t* p, Py_ssize_t n, int32_t gq) noexcept nogil
     void cc_store_sat(uint8_t* o, const int32_t* acc, Py_ssize_t n) noexcept nogil
+    void cc_goertzel8(const uint8_t* p, Py_ssize_t n, const double* c, double* out) noexcept nogil
     void cc_minus_sat(uint8_t* o, const int32_t* acc, const uint8_t* p, Py_ssize_t n, int32_t gq) noexcept nogil
 
 
@@ -364,8 +381,7 @@ def dtmf_blocks(pcm, coeffs, Py_ssize_t block, double threshold, double normal_t
         out = PyBytes_FromStringAndSize(NULL, nb)
         o = <uint8_t*>PyBytes_AS_STRING(out)
         for b in range(nb):
-            for k in range(8):
-                pw[k] = goertzel_power(p + 2 * b * block, block, cs[k])
+            cc_goertzel8(p + 2 * b * block, block, cs, pw)
             e = <double>sum_squares(p + 2 * b * block, block)
             o[b] = _classify(pw, e, block, threshold, normal_twist, reverse_twist,
                              relative_peak, min_fraction)
@@ -384,7 +400,8 @@ cdef inline int32_t _gain_q12(object gain) except -1:
     return <int32_t>lrint(g * 4096.0)
 
 
-def talk_mask(frames, bytearray quiet, Py_ssize_t samples, double min_energy, int hangover):
+def talk_mask(frames, bytearray quiet, Py_ssize_t samples, double min_energy, int hangover,
+              bint clear=False):
     cdef Py_ssize_t m = len(frames), i, size
     cdef Py_buffer view
     cdef const uint8_t* p
@@ -419,6 +436,8 @@ def talk_mask(frames, bytearray quiet, Py_ssize_t samples, double min_energy, in
                     PyBuffer_Release(&view)
         qs[i] = q
         o[i] = 1 if q <= hangover else 0
+        if clear and not o[i]:
+            frames[i] = None
     return out
 
 

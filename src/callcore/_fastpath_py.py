@@ -294,6 +294,7 @@ def talk_mask(
     samples: int,
     min_energy: float,
     hangover: int,
+    clear: bool = False,
 ) -> bytes:
     """Per-member talk decision for one mixing tick, with hangover.
 
@@ -302,6 +303,8 @@ def talk_mask(
     squares) exceeds ``min_energy`` — ``rms**2 * samples`` for an RMS
     threshold; a negative value makes every frame loud. ``None`` is quiet. Member ``i`` talks (``mask[i] == 1``) while ``quiet[i] <=
     hangover``. Every frame must hold ``samples`` samples (``ValueError``).
+    With ``clear``, ``frames`` (a list) has the entries of members that do not
+    talk replaced by ``None``, ready for :func:`mix_minus`.
     """
     if len(quiet) != len(frames):
         raise ValueError("quiet must have one counter per frame")
@@ -319,6 +322,8 @@ def talk_mask(
             q = 0 if loud else (q + 1 if q < 255 else 255)
         quiet[i] = q
         out[i] = 1 if q <= hangover else 0
+        if clear and not out[i]:
+            frames[i] = None  # type: ignore[index]
     return bytes(out)
 
 

@@ -287,3 +287,28 @@ def test_twins_talk_mask_identical(frames, data):
         frames, qb, 40, limit, 3
     )
     assert qa == qb
+
+
+def test_talk_mask_clear_in_place(fastpath):
+    loud, soft = pcm([100] * N), pcm([1] * N)
+    frames = [loud, soft, None]
+    mask = fastpath.talk_mask(frames, bytearray(3), N, 50.0 * 50.0 * N, 0, True)
+    assert mask == b"\x01\x00\x00" and frames == [loud, None, None]
+
+
+def test_mix_frames_list_api_matches_mix(fastpath):
+    a, b = Conference(fastpath=fastpath), Conference(fastpath=fastpath)
+    for conf in (a, b):
+        for mid in "abc":
+            conf.add(mid)
+        conf.whisper("c", to="b")
+    fr = {m: frames_of(FREQS[m], 1)[0] for m in "abc"}
+    res = a.mix(fr)
+    shared, outs = b.mix_frames([fr["a"], fr["b"], fr["c"]])
+    assert shared == res.shared and outs == [res.outputs[m] for m in "abc"]
+    assert res.talkers == ("a", "b")
+    with pytest.raises(ValueError):
+        b.mix_frames([None])
+    quiet = Conference(fastpath=fastpath, hangover=0)
+    quiet.add("x")
+    assert quiet.mix_frames([None]) == (bytes(2 * N), [bytes(2 * N)])

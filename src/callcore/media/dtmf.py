@@ -217,12 +217,13 @@ class DtmfDetector:
             self._block_fraction,
         )
         events: list[DtmfStart | DtmfDigit] = []
-        prev = self._prev
         prev_code = self._prev_code
         blk = self.block
         for i, code in enumerate(codes):
+            if code == 255 and self._digit < 0:
+                prev_code = 255
+                continue
             start = self._sample + i * blk
-            cur = data[i * bb : (i + 1) * bb]
             if self._digit >= 0:
                 if code == self._digit:
                     self._misses = 0
@@ -231,20 +232,16 @@ class DtmfDetector:
                     self._misses += 1
                     if self._misses >= 2:
                         self._end_digit(events)
-            if (
-                self._digit < 0
-                and code != 255
-                and code == prev_code
-                and self._confirm(prev + cur, code)
-            ):
-                self._digit = code
-                self._start = start - blk
-                self._last_hit_end = start + blk
-                self._misses = 0
-                events.append(DtmfStart(DIGITS[code], self._start))
-            prev = cur
+            if self._digit < 0 and code != 255 and code == prev_code:
+                prev = self._prev if i == 0 else data[(i - 1) * bb : i * bb]
+                if self._confirm(prev + data[i * bb : (i + 1) * bb], code):
+                    self._digit = code
+                    self._start = start - blk
+                    self._last_hit_end = start + blk
+                    self._misses = 0
+                    events.append(DtmfStart(DIGITS[code], self._start))
             prev_code = code
-        self._prev = prev
+        self._prev = data[-bb:] if codes[-1] != 255 else b""
         self._prev_code = prev_code
         self._sample += nblocks * blk
         return events
