@@ -510,7 +510,27 @@ cdef object _cseq(str value):
 
 
 # -- header block -------------------------------------------------------------------------------
-cdef list _scan_headers(list lines):
+# the headers _validate reads, by slot in the ``found`` list
+cdef enum:
+    K_VIA = 0
+    K_FROM = 1
+    K_TO = 2
+    K_CALLID = 3
+    K_CSEQ = 4
+    K_MAXF = 5
+    K_EXPIRES = 6
+    K_CONTACT = 7
+    K_CL = 8
+    K_COUNT = 9
+
+cdef dict _KCODE = {
+    "via": K_VIA, "from": K_FROM, "to": K_TO, "call-id": K_CALLID, "cseq": K_CSEQ,
+    "max-forwards": K_MAXF, "expires": K_EXPIRES, "contact": K_CONTACT, "content-length": K_CL,
+}
+assert set(_KCODE) == set(_py._WANTED)
+
+
+cdef list _scan_headers(list lines, list codes):
     cdef list items = []
     cdef Py_ssize_t i, nlines = len(lines), colon, b, a, n
     cdef const unsigned char* s
@@ -551,7 +571,8 @@ cdef list _scan_headers(list lines):
                 raise SipParseError("Bad header name")
             name = PyUnicode_Substring(line, 0, b)
             low = name.lower()
-            known = (_COMPACT.get(low, low), name)
+            key = _COMPACT.get(low, low)
+            known = (key, name, _KCODE.get(key, -1))
             if len(_NAMES) < _NAMES_MAX:
                 _NAMES[written] = known
         a = _ws(s, colon + 1, n)
@@ -559,6 +580,7 @@ cdef list _scan_headers(list lines):
         while b > a and (s[b - 1] == 32 or s[b - 1] == 9):
             b -= 1
         items.append((known[0], known[1], PyUnicode_Substring(line, a, b), line))
+        codes.append(known[2])
     return items
 
 
@@ -623,7 +645,6 @@ cdef inline list _list_values(list values):
     return out
 
 
-cdef tuple _SINGLE = tuple(_py._SINGLE.items())
 
 
 cdef object _uint(str value, str name, unsigned long long maximum):
@@ -656,56 +677,57 @@ cdef object _branch(tuple params):
     return None
 
 
-cdef _validate(object msg, dict found, dict cache, bint is_request):
+cdef _validate(object msg, list found, dict cache, bint is_request):
     cdef list got
-    for key, name in _SINGLE:
-        got = found.get(key)
+    cdef int code
+    for code, name in ((K_CALLID, "Call-ID"), (K_CSEQ, "CSeq"), (K_FROM, "From"), (K_TO, "To"),
+                       (K_MAXF, "Max-Forwards")):
+        got = found[code]
         if got is not None and len(got) > 1:
             raise SipParseError(f"Duplicate {name} header")
-    if "via" not in found:
+    if found[K_VIA] is None:
         raise SipParseError("Missing Via header")
-    if "from" not in found:
+    if found[K_FROM] is None:
         raise SipParseError("Missing From header")
-    if "to" not in found:
+    if found[K_TO] is None:
         raise SipParseError("Missing To header")
-    if "call-id" not in found:
+    if found[K_CALLID] is None:
         raise SipParseError("Missing Call-ID header")
-    if "cseq" not in found:
+    if found[K_CSEQ] is None:
         raise SipParseError("Missing CSeq header")
-    call_id = found["call-id"][0]
+    call_id = found[K_CALLID][0]
     if not call_id or " " in call_id or "\t" in call_id:
         raise SipParseError("Bad Call-ID")
-    cseq = _cseq(found["cseq"][0])
+    cseq = _cseq(found[K_CSEQ][0])
     cache["cseq"] = cseq
     if is_request:
         if cseq.method != msg.method:
             raise SipParseError("CSeq method does not match the Request-Line")
         if cseq.number > 2147483647:
             raise SipParseError("Bad CSeq: number too large")
-        got = found.get("max-forwards")
+        got = found[K_MAXF]
         if got is not None:
             _uint(got[0], "Max-Forwards", 255)
-        got = found.get("expires")
+        got = found[K_EXPIRES]
         if got is not None:
             _uint(got[0], "Expires", 4294967295)
-        got = found.get("contact")
+        got = found[K_CONTACT]
         contacts = []
         if got is not None:
             values = _list_values(got)
             if values != ["*"]:
                 contacts = [_address(v, "Contact") for v in values]
         cache["contact"] = contacts
-    vias = [_via(v) for v in _list_values(found["via"])]
+    vias = [_via(v) for v in _list_values(found[K_VIA])]
     cache["via"] = vias
     for via in vias:
         branch = _branch(via.params)
         if branch is not None and (branch == MAGIC_COOKIE or not branch):
             raise SipParseError("Bad Via branch")
-    cache["from"] = _address(found["from"][0], "From")
-    cache["to"] = _address(found["to"][0], "To")
+    cache["from"] = _address(found[K_FROM][0], "From")
+    cache["to"] = _address(found[K_TO][0], "To")
 
 
-cdef frozenset _WANTED = _py._WANTED
 
 
 def parse_message(data, stream=False, max_size=65535):
@@ -715,7 +737,10 @@ def parse_message(data, stream=False, max_size=65535):
     cdef Py_ssize_t start = 0, end, size = len(<bytes>data)
     cdef const unsigned char* raw = <bytes>data
     cdef list items, got
-    cdef dict found, cache
+    cdef list found, codes
+    cdef dict cache
+    cdef Py_ssize_t i
+    cdef int code
     if size > max_size:
         raise _py._fail("Message Too Large", 513, None, True)
     while start + 1 < size and raw[start] == 13 and raw[start + 1] == 10:
@@ -730,10 +755,12 @@ def parse_message(data, stream=False, max_size=65535):
     lines = head_bytes.decode("utf-8", "surrogateescape").split("\r\n")
     first = lines[0]
     is_request = not first.startswith("SIP/")
+    codes = []
     try:
-        items = _scan_headers(lines)
-        if items is None:
+        items = _scan_headers(lines, codes)
+        if items is None:  # a non-ASCII line: the twin scans (same rules)
             items = _py._scan_headers(lines)
+            codes = [_KCODE.get((<tuple>item)[0], -1) for item in items]
     except SipParseError as e:
         raise _py._fail(e.reason, 400, None, is_request) from None
     headers = _new(Headers)
@@ -742,16 +769,16 @@ def parse_message(data, stream=False, max_size=65535):
     _put(headers, H_CACHE, cache)
     try:
         msg = _start_line(first, is_request, headers)
-        found = {}
-        for item in items:
-            key = (<tuple>item)[0]
-            if key in _WANTED:
-                got = found.get(key)
+        found = [None] * K_COUNT
+        for i in range(len(items)):
+            code = codes[i]
+            if code >= 0:
+                got = found[code]
                 if got is None:
-                    found[key] = [(<tuple>item)[2]]
+                    found[code] = [(<tuple>items[i])[2]]
                 else:
-                    got.append((<tuple>item)[2])
-        msg.body = _frame_body(found.get("content-length"), body, stream)
+                    got.append((<tuple>items[i])[2])
+        msg.body = _frame_body(found[K_CL], body, stream)
         _validate(msg, found, cache, is_request)
     except SipParseError as e:
         raise _py._fail(e.reason, e.status, headers, is_request, e.extra_headers) from None
