@@ -151,9 +151,12 @@ async def _serve(app: App, specs, open_registration, server_ssl, domain, quiet) 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    live = len(endpoint.calls)
     await endpoint.stop()
+    await asyncio.sleep(0.1)  # let RTP sessions close
     s = endpoint.stats
     click.echo(
         f"callcore: stopped; {s.received} messages, {s.calls_in} calls in, {s.calls_out} out, "
-        f"{s.malformed} malformed, errors answered {dict(s.answered_errors)}"
+        f"{s.malformed} malformed, errors answered {dict(s.answered_errors)}; "
+        f"live calls at stop {live}, RTP ports in use {endpoint.media.ports_in_use}"
     )

@@ -20,9 +20,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1."""
-    for _ in range(50):
+    """A port free for both UDP and TCP on 127.0.0.1, never the same twice in a run
+    (a port handed out but not yet bound by its process must not be handed out again)."""
+    for _ in range(200):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
             u.bind(("127.0.0.1", 0))
             port = u.getsockname()[1]
@@ -31,6 +35,9 @@ def free_port() -> int:
                     t.bind(("127.0.0.1", port))
                 except OSError:
                     continue
+                if port in _HANDED_OUT:
+                    continue
+                _HANDED_OUT.add(port)
                 return port
     raise RuntimeError("no free port")
 
@@ -76,7 +83,9 @@ def run_sipp(args: list[str], timeout: float = 180) -> SippResult:
 
 
 @contextlib.contextmanager
-def callcore_serve(app: str, *extra: str, transports=("udp", "tcp")) -> Iterator[int]:
+def callcore_serve(
+    app: str, *extra: str, transports=("udp", "tcp"), env: dict | None = None
+) -> Iterator[int]:
     """Run ``callcore serve APP`` on a free port; yield the port; stop it with SIGTERM."""
     port = free_port()
     args = [sys.executable, "-m", "callcore.cli", "serve", str(ROOT / app)]
@@ -84,7 +93,12 @@ def callcore_serve(app: str, *extra: str, transports=("udp", "tcp")) -> Iterator
         args += ["--sip", f"{t}:127.0.0.1:{port}"]
     args += list(extra)
     proc = subprocess.Popen(
-        args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
     )
     try:
         assert proc.stdout is not None
@@ -104,3 +118,16 @@ def callcore_serve(app: str, *extra: str, transports=("udp", "tcp")) -> Iterator
             proc.kill()
             out, _ = proc.communicate()
         callcore_serve.last_output = out  # type: ignore[attr-defined]
+
+
+def wait_bound(port: int, timeout: float = 10.0) -> None:
+    """Until some process has a UDP socket bound to ``port`` (read from /proc/net/udp)."""
+    hexport = f":{port:04X}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for table in ("/proc/net/udp", "/proc/net/udp6"):
+            with contextlib.suppress(OSError), open(table) as fh:
+                if any(line.split()[1].endswith(hexport) for line in fh.readlines()[1:]):
+                    return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing bound udp port {port} within {timeout} s")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 
 import pytest
-from sip_peers import callcore_serve, free_port, need, run_sipp
+from sip_peers import callcore_serve, free_port, need, run_sipp, wait_bound
 
 from callcore import App, Endpoint
 
@@ -61,3 +62,33 @@ def test_callcore_uac_1000_calls_to_sipp_uas(arun):
         return answered, failed
 
     assert arun(main()) == (1000, 0)
+
+
+def test_sipp_uac_through_callcore_b2bua_to_sipp_uas_1000_calls():
+    need("sipp")
+    uas_port = free_port()
+    uas = subprocess.Popen(
+        ["sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(uas_port), "-nostdin", "-m", "1000", "-timeout", "120"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        # SIPp's built-in uas gives up on a call whose INVITE is retransmitted: start
+        # sending only once it listens
+        wait_bound(uas_port)
+        with callcore_serve(
+            "examples/b2bua.py",
+            "--quiet",
+            transports=("udp",),
+            env={"CALLCORE_B2BUA_TARGET": f"127.0.0.1:{uas_port}"},
+        ) as port:
+            res = run_sipp(
+                ["-sn", "uac", f"127.0.0.1:{port}", "-p", str(free_port()), "-m", "1000", "-r", "100",
+                 "-l", "200", "-timeout", "120"]
+            )  # fmt: skip
+        summary = callcore_serve.last_output  # type: ignore[attr-defined]
+    finally:
+        uas.kill()
+        uas.wait()
+    assert (res.successful, res.failed) == (1000, 0), (summary, res.output[-3000:])
+    assert "1000 calls in, 1000 out" in summary, summary
+    assert "live calls at stop 0, RTP ports in use 0" in summary, summary

@@ -684,6 +684,29 @@ class Endpoint:
     ) -> _Round:
         fut = self._send_request(invite, peer)
         try:
+            return await self._await_final(call, invite, peer, fut, timeout)
+        except asyncio.CancelledError:
+            # the application gave up (e.g. its caller hung up): CANCEL, and BYE a
+            # 2xx that crosses the CANCEL
+            self._cancel(invite, peer)
+            call._finish(Hangup("cancelled", by="local"))
+            fut.add_done_callback(lambda f: self._bye_late_2xx(invite, peer, f))
+            raise
+
+    def _bye_late_2xx(self, invite: Request, peer: Peer, fut: asyncio.Future[Response]) -> None:
+        if fut.cancelled() or fut.result().status >= 300:
+            return
+        dialog = Dialog.from_uac(invite, fut.result())
+        via = self._via(peer.transport)
+        self.transports.send(
+            dialog.create_request("ACK", via, cseq=invite.cseq.number).serialize(), peer
+        )
+        self._send_request(dialog.create_request("BYE", via), peer)
+
+    async def _await_final(
+        self, call: Call, invite: Request, peer: Peer, fut: asyncio.Future[Response], timeout: float
+    ) -> _Round:
+        try:
             resp = await asyncio.wait_for(asyncio.shield(fut), timeout)
         except TimeoutError:
             self._cancel(invite, peer)
