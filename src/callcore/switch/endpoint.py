@@ -18,7 +18,7 @@ import os
 import secrets
 import ssl
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from callcore.sip import sdp as sdplib
@@ -115,6 +115,8 @@ class Endpoint:
         self._uac: dict[ClientTransaction, asyncio.Future[Response]] = {}
         self._handler_tasks: set[asyncio.Task] = set()
         self.media = MediaEngine(host, rtp_ports)
+        #: called with every Call once it has ended (CDR writers, statistics)
+        self.call_ended_hooks: list[Callable[[Call], None]] = []
         self.challenger = DigestChallenger(
             realm,
             secret or os.urandom(32),
@@ -817,6 +819,11 @@ class Endpoint:
 
     def _release(self, call: Call) -> None:
         self.calls.pop((call.call_id, call.local_tag), None)
+        for hook in self.call_ended_hooks:
+            try:
+                hook(call)
+            except Exception:
+                log.exception("call-ended hook failed for %r", call)
         if call.session is not None and not call.session.closed:
             task = asyncio.get_running_loop().create_task(call.session.close())
             self._handler_tasks.add(task)
