@@ -221,3 +221,150 @@ def test_bytearray_input_is_accepted_like_bytes(sipparse):
         _outcome(sipparse.parse_message, bytearray(SEEDS[1]))[2]
         == _outcome(sipparse.parse_message, SEEDS[1])[2]
     )
+
+
+# -- the value scanners one by one ------------------------------------------------------------
+FRAGMENTS = [
+    "sip:", "sips:", "SIP:", "sIpS:", "tel:", "mailto:", "alice", "@", "example.com",
+    "127.0.0.1", "[2001:db8::1]", "[::1", ":", "5060", "65536", "123456", ";", "transport=udp",
+    "lr", "=", "?", "&", "h=v", "%41", "%4", "%zz", " ", "\t", "<", ">", '"', '\\"', "\\",
+    "Alice Bob", ",", "-", ".", "_", "SIP/2.0/UDP ", "SIP / 2.0 / TCP ", "sip/2.0/tls ",
+    "SIP/2.1/UDP ", "SIP/02.0/UDP ", "branch=z9hG4bK-1", "rport", "tag=x", "1 INVITE",
+    "4294967296", "2147483648", "12345678901", "é", "\x00", "\x1c", "[", "]", "/", "host-",
+    "-host", ".h", "u:p", "'", "(", "*", "~", "!", "+", "$",
+]  # fmt: skip
+values = st.lists(st.sampled_from(FRAGMENTS), min_size=0, max_size=10).map("".join) | st.text(
+    alphabet=st.sampled_from(sorted(set("".join(FRAGMENTS)))), max_size=30
+)
+
+
+def _scan(fn, *args):
+    try:
+        return ("ok", _obj(fn(*args)))
+    except SipParseError as e:
+        return ("error", e.status, e.reason, e.extra_headers)
+
+
+def _pick(*options):
+    return st.sampled_from(options)
+
+
+def _many(*options):
+    return st.lists(st.sampled_from(options), max_size=3).map("".join)
+
+
+ws = _pick("", "", " ", "\t ", "  ")
+uris = st.tuples(
+    _pick("sip:", "sips:", "SIP:", "sIpS:", "tel:", "x-y:", "", "sip"),
+    _pick("", "", "alice@", "a%41@", "u:p@", "u:p:q@", "@", "a b@", "a;b?c@", "%4@", "\u00e9@"),
+    _pick(
+        "example.com",
+        "h",
+        "host-",
+        "-host",
+        ".h",
+        "h.",
+        "h-1",
+        "1.2.3.4",
+        "[::1]",
+        "[::1",
+        "[]",
+        "",
+        "h_1",
+        "\u00e9",
+        "a.b-",
+    ),
+    _pick("", "", ":5060", ":65535", ":65536", ":123456", ":000080", ":", ":0", ":5a"),
+    _many(";lr", ";transport=udp", ";a=", ";=b", ";", ";a=b=c", ";%41=%4", ";x=[::1]", ";a=b"),
+    _pick("", "", "?a=b", "?a=b&c", "?", "?a&", "?=b", "?a==b", "?a?b=c&d="),
+).map("".join)
+params = st.lists(
+    st.tuples(
+        ws,
+        _pick(";", ";", ","),
+        ws,
+        _pick("tag", "branch", "x", "", "a b", "rport"),
+        ws,
+        _pick("", "=", "= "),
+        _pick("", "v", '"q\\"x"', '"open', "[::1]", "[::1", "a=b", "z9hG4bK", "\u00e9"),
+    ).map("".join),
+    max_size=3,
+).map("".join)
+vias = st.tuples(
+    _pick("SIP", "sip", "SIP ", "SIX", ""),
+    ws,
+    _pick("/", "/", ""),
+    ws,
+    _pick("2.0", "2.0", "2.1", "02.0", "2.", "2.00"),
+    ws,
+    _pick("/", "/", "//"),
+    ws,
+    _pick("UDP", "tcp", "tls-x", "", "U/DP"),
+    _pick(" ", "\t", "", "  "),
+    _pick("h.example", "[2001:db8::1]", "[::1", "-h", "h:1", "\u00e9"),
+    _pick("", "", ":5060", " : 5060", ":123456", ":99999", ":", ": x"),
+    params,
+    ws,
+).map("".join)
+addresses = st.tuples(
+    ws,
+    _pick("", "", '"Alice"', '"A \\"B\\""', '"open', "Alice Bob", "A,B", "\u00e9"),
+    ws,
+    _pick("<", "<", "", "< "),
+    uris,
+    _pick(">", ">", "", " >"),
+    params,
+    ws,
+).map("".join)
+cseqs = st.tuples(
+    ws,
+    _pick("1", "0", "4294967295", "4294967296", "12345678901", "", "0x1", "\u0661"),
+    _pick(" ", "", "\t", "  "),
+    _pick("INVITE", "REG ISTER", "", "a.b!", "\u00e9"),
+    ws,
+).map("".join)
+
+
+def _scan_both(both, name, *args):
+    fast, pure = both
+    assert _scan(getattr(fast, name), *args) == _scan(getattr(pure, name), *args), args
+
+
+@settings(max_examples=1500, deadline=None)
+@given(uri=uris, via=vias, addr=addresses, cseq=cseqs, param=params, text=values)
+def test_scanners_agree_with_the_reference_parsers(both, uri, via, addr, cseq, param, text):
+    for value in (uri, text):
+        _scan_both(both, "scan_uri", value)
+    for value in (via, text):
+        _scan_both(both, "scan_via", value)
+    for value in (addr, uri, text):
+        _scan_both(both, "scan_address", value, "To")
+    for value in (cseq, text):
+        _scan_both(both, "scan_cseq", value)
+    for value in (param, text):
+        _scan_both(both, "scan_params", value, "Via")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sip:alice:secret@example.com:5060;transport=tcp;lr?subject=hi&x",
+        "sips:[2001:db8::1]:5061;maddr=10.0.0.1",
+        "sip:%61lice@h;a=;b",
+    ],
+)
+def test_scanners_build_real_objects(sipparse, text):
+    uri = sipparse.scan_uri(text)
+    assert isinstance(uri, SipURI) and str(uri) == text
+    via = sipparse.scan_via("SIP / 2.0 / udp h.example:5070 ; branch = z9hG4bK-1 ; rport")
+    assert (via.transport, via.host, via.port, via.branch, via.rport) == (
+        "UDP",
+        "h.example",
+        5070,
+        "z9hG4bK-1",
+        "",
+    )
+    addr = sipparse.scan_address(f'"Bob \\"B\\"" <{text}> ;tag=9', "From")
+    assert addr.uri == uri and addr.tag == "9" and addr.display_name == 'Bob "B"'
+    cseq = sipparse.scan_cseq("4294967295 REGISTER")
+    assert (cseq.number, cseq.method) == (4294967295, "REGISTER")

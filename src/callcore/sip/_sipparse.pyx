@@ -36,7 +36,7 @@ cdef extern from "Python.h":
     ctypedef struct PyMemberDescrObject:
         PyMemberDef* d_member
 
-__all__ = ["parse_message"]
+__all__ = ["parse_message", "scan_address", "scan_cseq", "scan_params", "scan_uri", "scan_via"]
 
 
 # -- building the public objects -----------------------------------------------------------
@@ -783,3 +783,29 @@ def parse_message(data, stream=False, max_size=65535):
     except SipParseError as e:
         raise _py._fail(e.reason, e.status, headers, is_request, e.extra_headers) from None
     return msg
+
+
+# -- the scanners, exposed for differential tests (the twin exposes the reference parsers) --
+def scan_uri(str text):
+    """``parse_uri(text)``."""
+    return _uri(text)
+
+
+def scan_via(str value):
+    """``Via.parse(value)``."""
+    return _via(value)
+
+
+def scan_address(str value, str where="address"):
+    """``Address.parse(value, where)``."""
+    return _address(value, where)
+
+
+def scan_cseq(str value):
+    """``CSeq.parse(value)``."""
+    return _cseq(value)
+
+
+def scan_params(str text, str where):
+    """``parse_params(text, where)``."""
+    return _params(text, where)
