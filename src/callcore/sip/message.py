@@ -270,7 +270,10 @@ class Message:
     @property
     def vias(self) -> list[Via]:
         h = self.headers
-        return h.typed("via", lambda: [Via.parse(v) for v in h.values("via")])
+        vias = h._cache.get("via")
+        if vias is None:
+            vias = h._cache["via"] = [Via.parse(v) for v in h.values("via")]
+        return vias
 
     @property
     def via(self) -> Via:
@@ -290,14 +293,13 @@ class Message:
 
     def _address(self, key: str) -> Address:
         h = self.headers
-
-        def build() -> Address:
+        addr = h._cache.get(key)
+        if addr is None:
             value = h.get(key)
             if value is None:
                 raise SipParseError(f"Missing {canonical_name(key)} header")
-            return Address.parse(value, canonical_name(key))
-
-        return h.typed(key, build)
+            addr = h._cache[key] = Address.parse(value, canonical_name(key))
+        return addr
 
     @property
     def call_id(self) -> str:
@@ -309,27 +311,24 @@ class Message:
     @property
     def cseq(self) -> CSeq:
         h = self.headers
-
-        def build() -> CSeq:
+        cseq = h._cache.get("cseq")
+        if cseq is None:
             value = h.get("cseq")
             if value is None:
                 raise SipParseError("Missing CSeq header")
-            return CSeq.parse(value)
-
-        return h.typed("cseq", build)
+            cseq = h._cache["cseq"] = CSeq.parse(value)
+        return cseq
 
     @property
     def contacts(self) -> list[Address]:
         """Contact values; a bare ``*`` is returned as an empty list (see :attr:`contact_star`)."""
         h = self.headers
-
-        def build() -> list[Address]:
+        contacts = h._cache.get("contact")
+        if contacts is None:
             values = h.values("contact")
-            if values == ["*"]:
-                return []
-            return [Address.parse(v, "Contact") for v in values]
-
-        return h.typed("contact", build)
+            contacts = [] if values == ["*"] else [Address.parse(v, "Contact") for v in values]
+            h._cache["contact"] = contacts
+        return contacts
 
     @property
     def contact_star(self) -> bool:

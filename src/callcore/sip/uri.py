@@ -26,6 +26,9 @@ _HOSTPORT_RE = re.compile(
     rf"(?P<params>(?:;{_PCHAR}+(?:={_PCHAR}*)?)*)"
     rf"(?:\?(?P<headers>{_HCHAR}+=?{_HCHAR}*(?:&{_HCHAR}+=?{_HCHAR}*)*))?"
 )
+# the whole sip/sips URI after the scheme in one match (the hot path); a
+# mismatch is re-run step by step below to name the faulty part
+_SIP_RE = re.compile(rf"(?:(?P<user>{_USER})(?::(?P<password>{_PASS}))?@)?{_HOSTPORT_RE.pattern}")
 _TEL_RE = re.compile(r"(?P<number>\+?[0-9A-Fa-f*#.()\-]+)(?P<params>(?:;[^;\s]+)*)")
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*")
 
@@ -254,6 +257,20 @@ def parse_uri(text: str) -> URI:
     scheme = text[:colon].lower()
     rest = text[colon + 1 :]
     if scheme == "sip" or scheme == "sips":
+        m = _SIP_RE.fullmatch(text, colon + 1)
+        if m is not None:
+            user, password, host, port, params, headers = m.groups()
+            if port is None or int(port) <= 65535:
+                return SipURI(
+                    host,
+                    user,
+                    int(port) if port is not None else None,
+                    _split_params(params),
+                    _split_params(";" + headers.replace("&", ";")) if headers else (),
+                    scheme,
+                    password,
+                    text,
+                )
         user = password = None
         at = rest.find("@")
         if at >= 0:
