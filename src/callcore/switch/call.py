@@ -79,6 +79,12 @@ class Call:
         self.local_sdp: bytes = b""
         self.session: MediaSession | None = None
         self.digits: asyncio.Queue[str] = asyncio.Queue()
+        self.remote_hold = False  # the far end put us on hold
+        self.local_hold = False  # we put the far end on hold
+        self.partner: Call | None = None  # the leg this one is bridged to
+        self._saved_source = None
+        self._hold_listeners: list = []
+        self._refer_listeners: list = []
         self._player: Player | None = None
         self.events: asyncio.Queue[CallEvent] = asyncio.Queue()
         self.created_at = time.time()
@@ -230,6 +236,29 @@ class Call:
             got += digit
             timeout = inter_timeout
         return got
+
+    async def hold(self, *, inactive: bool = False) -> None:
+        """Put the far end on hold (re-INVITE ``sendonly``); it hears music on hold."""
+        from callcore.switch.in_dialog import hold
+
+        resp = await hold(self.endpoint, self, inactive=inactive)
+        if resp.status >= 300:
+            raise CallError(f"hold refused: {resp.status} {resp.reason}")
+
+    async def resume(self) -> None:
+        """Take the far end off hold (re-INVITE ``sendrecv``)."""
+        from callcore.switch.in_dialog import resume
+
+        resp = await resume(self.endpoint, self)
+        if resp.status >= 300:
+            raise CallError(f"resume refused: {resp.status} {resp.reason}")
+
+    async def refer(self, target: str, *, replaces: Call | None = None) -> int:
+        """Send REFER: ask the far end to call ``target`` (or to replace ``replaces``).
+        Returns the REFER's status (202 accepted)."""
+        from callcore.switch.in_dialog import refer
+
+        return (await refer(self.endpoint, self, target, replaces=replaces)).status
 
     def _on_dtmf(self, digit: str) -> None:
         self.digits.put_nowait(digit)

@@ -21,6 +21,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from callcore.media.player import Player
+from callcore.media.tones import ToneSequence
 from callcore.sip import sdp as sdplib
 from callcore.sip.auth import DigestChallenger, DigestClient
 from callcore.sip.dialog import Dialog, new_branch, new_call_id, new_tag
@@ -45,6 +47,7 @@ from callcore.sip.transaction import (
     TransactionTimeout,
 )
 from callcore.sip.uri import SipURI, parse_uri
+from callcore.switch import in_dialog
 from callcore.switch.app import App
 from callcore.switch.call import Call, DialResult, Hangup
 from callcore.switch.location import LocationService
@@ -53,7 +56,12 @@ from callcore.switch.registrar import Registrar
 
 log = logging.getLogger("callcore.endpoint")
 
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, REFER, NOTIFY"
+#: default music on hold: a soft arpeggio, forever (set Endpoint.moh to a WAV path instead)
+DEFAULT_MOH = ToneSequence.of(
+    [((523.25,), 280, 40), ((659.25,), 280, 40), ((783.99,), 280, 40), ((659.25,), 280, 600)],
+    repeat=None, name="moh", level_dbfs=-22,
+)  # fmt: skip
 KNOWN_METHODS = frozenset(
     {"INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "INFO", "UPDATE", "PRACK",
      "MESSAGE", "SUBSCRIBE", "NOTIFY", "REFER", "PUBLISH"}
@@ -115,6 +123,8 @@ class Endpoint:
         self._uac: dict[ClientTransaction, asyncio.Future[Response]] = {}
         self._handler_tasks: set[asyncio.Task] = set()
         self.media = MediaEngine(host, rtp_ports)
+        #: music on hold: a WAV path or a tone sequence
+        self.moh: str | ToneSequence = DEFAULT_MOH
         #: called with every Call once it has ended (CDR writers, statistics)
         self.call_ended_hooks: list[Callable[[Call], None]] = []
         self.challenger = DigestChallenger(
@@ -516,6 +526,15 @@ class Endpoint:
                     return c
         return None
 
+    def find_call(self, call_id: str, tag_a: str, tag_b: str) -> Call | None:
+        """The live call whose dialog is (call_id, tags) in either orientation
+        (how a Replaces header or a Join names a dialog)."""
+        for local, remote in ((tag_a, tag_b), (tag_b, tag_a)):
+            call = self.calls.get((call_id, local))
+            if call is not None and call.dialog is not None and call.dialog.remote_tag == remote:
+                return call
+        return None
+
     def _on_cancel(self, cancel: Request, txn: ServerTransaction) -> None:
         invite_txn = self.txl.find_invite(cancel)
         if invite_txn is None:
@@ -545,6 +564,11 @@ class Endpoint:
             call._finish(Hangup("normal_clearing", by="remote"))
         elif method in ("INVITE", "UPDATE"):
             self._on_reinvite(call, req, txn)
+        elif method == "REFER":
+            in_dialog.on_refer(self, call, req, txn)
+        elif method == "NOTIFY":
+            self._respond(txn, 200)
+            call._emit("notify", req)
         elif method == "INFO":
             self._respond(txn, 200)
             call._emit("info", req)
@@ -571,12 +595,34 @@ class Endpoint:
                 body = call.media.body
                 call.session.set_codec(call.media.codec.name, call.media.telephone_event_pt)
                 call.session.set_remote(call.media.remote_address, call.media.remote_port)
+                call.session.send_enabled = call.media.direction in ("sendrecv", "sendonly")
             except sdplib.NoAcceptableMedia as exc:
                 self._respond(txn, 488, extra=[("Warning", exc.warning)])
                 return
         kw = {"body": body, "content_type": "application/sdp"} if body else {}
         self._respond(txn, 200, extra=[("Contact", self._contact(call.peer.transport))], **kw)
         call._emit("reinvite", req)
+        if body:
+            in_dialog.remote_hold_changed(call, bool(getattr(call.media, "on_hold", False)))
+
+    def music_on_hold(self):
+        """A media source playing :attr:`moh` in a loop (a fresh player per use)."""
+        player = Player()
+        moh = self.moh
+        if isinstance(moh, ToneSequence):
+            player.enqueue(moh, interruptible=False)
+
+            def tones() -> bytes:
+                return player.next_frame()
+
+            return tones
+
+        def looping() -> bytes:
+            if player.idle:
+                player.enqueue(moh, interruptible=False)
+            return player.next_frame()
+
+        return looping
 
     # -- UAC ---------------------------------------------------------------------------
     def _send_request(self, req: Request, peer: Peer) -> asyncio.Future[Response]:

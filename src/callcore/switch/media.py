@@ -72,6 +72,7 @@ class MediaSession:
         self.dtmf_rx = DtmfReceiver(payload_type=te_pt if te_pt is not None else 101)
         self.heard: bytes = SILENCE_PCM  # what the far end said during the last tick
         self.source: Source | None = None  # what we send this tick (None: nothing)
+        self.send_enabled = True  # False while the far end asked us not to send (recvonly/inactive)
         self.taps: list[Tap] = []
         self.on_dtmf: Callable[[str], None] | None = None
         self._ts = 0
@@ -118,7 +119,7 @@ class MediaSession:
 
     def send_stage(self, now: float) -> None:
         source = self.source
-        if source is None or self.endpoint.remote_addr is None:
+        if source is None or not self.send_enabled or self.endpoint.remote_addr is None:
             return
         pcm = source()
         if pcm is None:
