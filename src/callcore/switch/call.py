@@ -117,6 +117,22 @@ class Call:
         return getattr(uri, "user_unescaped", None) or getattr(uri, "user", "") or ""
 
     @property
+    def caller_display(self) -> str | None:
+        """Display name of the calling party (From), unquoted."""
+        return self.invite.from_.display_name if self.direction == "inbound" else None
+
+    @property
+    def asserted_identity(self) -> str | None:
+        """P-Asserted-Identity URI of an inbound call (trusted network identity), if any."""
+        value = self.invite.headers.get("p-asserted-identity")
+        if not value:
+            return None
+        try:
+            return str(Address.parse(value.split(",")[0], "P-Asserted-Identity").uri)
+        except ValueError:
+            return None
+
+    @property
     def ended(self) -> bool:
         return self.state == "ended"
 

@@ -666,12 +666,17 @@ class Endpoint:
         timeout: float = 30.0,
         credentials: tuple[str, str] | None = None,
         headers: Iterable[tuple[str, str]] = (),
+        asserted_identity: str | None = None,
+        privacy: str | None = None,
     ) -> DialResult:
         """Call ``target`` (a SIP URI, or a registered extension as ``sip:EXT@<our host>``).
 
         Returns when the call is answered, refused, unanswered within
         ``timeout`` (CANCEL is sent) or failed. ``credentials`` answer a
-        401/407 challenge.
+        401/407 challenge. Caller identity: ``caller`` (user part) and
+        ``display_name`` go in From; ``asserted_identity`` (a SIP or tel URI, e.g.
+        the company number) in P-Asserted-Identity, with ``privacy`` (RFC 3323,
+        e.g. ``"id"``) when the number must not be shown.
         """
         uri, peer = self._resolve_target(target)
         transport = peer.transport
@@ -695,6 +700,10 @@ class Endpoint:
             h.add("Contact", self._contact(transport, caller))
             h.add("Allow", ALLOW)
             h.add("User-Agent", self.user_agent)
+            if asserted_identity:
+                h.add("P-Asserted-Identity", f"<{asserted_identity}>")
+            if privacy:
+                h.add("Privacy", privacy)
             if auth:
                 h.add(*auth)
             for k, v in headers:
