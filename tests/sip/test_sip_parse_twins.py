@@ -153,6 +153,8 @@ def _seeds() -> list[bytes]:
         for line in head.split(b"\r\n")
     )
     out.append(head + b"\r\n\r\n" + body)
+    rest = out[-1].split(b"\r\n", 1)[1]
+    out += [b"SIP/2.0 180 Ringing\r\n" + rest, b"SIP/2.0 486 Busy Here\r\n" + rest]
     torture = SHARED / "sip-torture"
     if torture.is_dir():
         out += [p.read_bytes() for p in sorted(torture.glob("*.dat"))]

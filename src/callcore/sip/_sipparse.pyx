@@ -121,6 +121,10 @@ cdef Py_ssize_t R_HEADERS = _offset(Request, "headers")
 cdef Py_ssize_t R_BODY = _offset(Request, "body")
 cdef Py_ssize_t R_METHOD = _offset(Request, "method")
 cdef Py_ssize_t R_URI = _offset(Request, "uri")
+cdef Py_ssize_t R_HEADERS_RESP = _offset(Response, "headers")
+cdef Py_ssize_t R_BODY_RESP = _offset(Response, "body")
+cdef Py_ssize_t R_STATUS = _offset(Response, "status")
+cdef Py_ssize_t R_REASON = _offset(Response, "reason")
 cdef Py_ssize_t H_ITEMS = _offset(Headers, "_items")
 cdef Py_ssize_t H_CACHE = _offset(Headers, "_cache")
 
@@ -586,6 +590,8 @@ cdef list _scan_headers(list lines, list codes):
 
 cdef object _start_line(str first, bint is_request, object headers):
     cdef Py_ssize_t n
+    cdef const unsigned char* s
+    cdef long code
     if is_request and PyUnicode_IS_ASCII(first):
         parts = first.split(" ")
         if len(parts) == 3:
@@ -608,7 +614,21 @@ cdef object _start_line(str first, bint is_request, object headers):
                     _put(req, R_METHOD, method)
                     _put(req, R_URI, uri)
                     return req
-    # responses, faults and the unusual: the twin (same rules, same errors)
+    elif not is_request and PyUnicode_IS_ASCII(first):
+        # "SIP/2.0 ddd reason": the reason is everything after the second space
+        s = PyUnicode_1BYTE_DATA(first)
+        n = PyUnicode_GET_LENGTH(first)
+        if n >= 11 and (n == 11 or s[11] == 32) and first.startswith("SIP/2.0 "):
+            if (CLS[s[8]] & C_DIGIT) and (CLS[s[9]] & C_DIGIT) and (CLS[s[10]] & C_DIGIT):
+                code = (s[8] - 48) * 100 + (s[9] - 48) * 10 + (s[10] - 48)
+                if 100 <= code <= 699:
+                    resp = _new(Response)
+                    _put(resp, R_HEADERS_RESP, headers)
+                    _put(resp, R_BODY_RESP, b"")
+                    _put(resp, R_STATUS, code)
+                    _put(resp, R_REASON, PyUnicode_Substring(first, 12, n) if n > 11 else "")
+                    return resp
+    # faults and the unusual: the twin (same rules, same errors)
     return _py._start_line(first, is_request, headers)
 
 
