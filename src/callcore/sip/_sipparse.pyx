@@ -15,7 +15,7 @@ exact error. Faults are rare, so they cost nothing on the hot path.
 
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF
-from cpython.unicode cimport PyUnicode_Substring
+from cpython.unicode cimport PyUnicode_DecodeUTF8, PyUnicode_Substring
 
 from callcore.sip import _sipparse_py as _py
 from callcore.sip.errors import SipParseError
@@ -659,6 +659,11 @@ cdef inline list _list_values(list values):
     cdef list out = []
     for v in values:
         if "," in v:
+            break
+    else:
+        return values  # nothing to split (the common case)
+    for v in values:
+        if "," in v:
             out.extend(_py.split_commas(v))
         else:
             out.append(v)
@@ -766,13 +771,16 @@ def parse_message(data, stream=False, max_size=65535):
     while start + 1 < size and raw[start] == 13 and raw[start + 1] == 10:
         start += 2
     end = data.find(b"\r\n\r\n", start)
-    if end < 0:
-        head_bytes = data[start:].rstrip(b"\r\n")
+    if end < 0:  # all head: trailing CR/LF octets dropped
         body = b""
+        end = size
+        while end > start and (raw[end - 1] == 13 or raw[end - 1] == 10):
+            end -= 1
     else:
-        head_bytes = data[start:end]
         body = data[end + 4 :]
-    lines = head_bytes.decode("utf-8", "surrogateescape").split("\r\n")
+    lines = PyUnicode_DecodeUTF8(<const char*>raw + start, end - start, "surrogateescape").split(
+        "\r\n"
+    )
     first = lines[0]
     is_request = not first.startswith("SIP/")
     codes = []
