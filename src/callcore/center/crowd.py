@@ -136,6 +136,8 @@ class AgentLog:
     offered: int = 0
     answered: int = 0
     let_ring: int = 0
+    active: int = 0  # calls ringing or connected on this agent's phone now
+    max_active: int = 0  # the most at any moment (the ACD must keep it at 1)
     callers: list[str] = field(default_factory=list)
 
 
@@ -198,6 +200,15 @@ class CrowdAgents:
         ext = call.dialed
         log = self.log.setdefault(ext, AgentLog())
         log.offered += 1
+        log.active += 1
+        log.max_active = max(log.max_active, log.active)
+        try:
+            await self._handle(call, log)
+        finally:
+            log.active -= 1
+
+    async def _handle(self, call: Call, log: AgentLog) -> None:
+        ext = call.dialed
         b = self.behaviour
         await call.ring()
         if self.rng.random() < b.no_answer:
