@@ -118,6 +118,7 @@ async def run_bank_demo(
         prompts=BeepPrompts(0.25),
         recordings_dir=tmp.name,
         wrap_up=1.0,
+        offer_timeout=8.0,
         rng=random.Random(seed + 1),
     )
     t0 = time.monotonic()
