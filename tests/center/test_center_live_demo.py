@@ -20,4 +20,6 @@ def test_bank_demo_prints_live_statistics_and_loses_no_call():
     assert text.count("--- t=") >= 2  # live tables while it ran
     assert "=== summary" in text and "general" in text and "occupancy" in text
     assert summary.calls >= 5 and summary.lost == 0
-    assert summary.outcomes.get("agent", 0) == sum(q["answered"] for q in summary.queues.values())
+    # callers still talking when the demo stops are not in ``outcomes`` yet
+    answered = sum(q["answered"] for q in summary.queues.values())
+    assert 1 <= summary.outcomes.get("agent", 0) <= answered
