@@ -79,6 +79,7 @@ class Call:
         self.local_sdp: bytes = b""
         self.session: MediaSession | None = None
         self.digits: asyncio.Queue[str] = asyncio.Queue()
+        self.session_timer = None  # RFC 4028 timer, when one was agreed
         self.remote_hold = False  # the far end put us on hold
         self.local_hold = False  # we put the far end on hold
         self.partner: Call | None = None  # the leg this one is bridged to

@@ -17,6 +17,7 @@ import logging
 import os
 import secrets
 import ssl
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -47,7 +48,7 @@ from callcore.sip.transaction import (
     TransactionTimeout,
 )
 from callcore.sip.uri import SipURI, parse_uri
-from callcore.switch import in_dialog
+from callcore.switch import in_dialog, session_timer
 from callcore.switch.app import App
 from callcore.switch.call import Call, DialResult, Hangup
 from callcore.switch.location import LocationService
@@ -66,7 +67,7 @@ KNOWN_METHODS = frozenset(
     {"INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "INFO", "UPDATE", "PRACK",
      "MESSAGE", "SUBSCRIBE", "NOTIFY", "REFER", "PUBLISH"}
 )  # fmt: skip
-SUPPORTED = frozenset({"path", "outbound", "gruu"})
+SUPPORTED = frozenset({"path", "outbound", "gruu", "timer", "replaces"})
 ACCEPTABLE_BODIES = frozenset({"application/sdp"})
 
 
@@ -123,6 +124,9 @@ class Endpoint:
         self._uac: dict[ClientTransaction, asyncio.Future[Response]] = {}
         self._handler_tasks: set[asyncio.Task] = set()
         self.media = MediaEngine(host, rtp_ports)
+        #: RFC 4028: the interval we offer on outgoing calls, and the smallest we accept
+        self.session_expires = session_timer.DEFAULT_SE
+        self.min_se = session_timer.MIN_SE
         #: music on hold: a WAV path or a tone sequence
         self.moh: str | ToneSequence = DEFAULT_MOH
         #: called with every Call once it has ended (CDR writers, statistics)
@@ -365,6 +369,10 @@ class Endpoint:
                     extra=[("Warning", f'399 {self.host} "only application/sdp bodies are offered"')],
                 )  # fmt: skip
                 return
+        too_small = session_timer.check_request(req, self.min_se)
+        if too_small is not None:
+            self._respond(txn, 422, to_tag=new_tag(), extra=too_small)
+            return
         uri = req.uri
         dialed = (uri.user_unescaped if isinstance(uri, SipURI) else getattr(uri, "user", "")) or ""
         route = self.app.match(dialed, req)
@@ -466,6 +474,11 @@ class Endpoint:
         extra = [("Contact", self._contact(call.peer.transport)), ("Allow", ALLOW)]
         for rr in req.headers.get_all("record-route"):
             extra.append(("Record-Route", rr))
+        timer = call.session_timer = session_timer.for_inbound(call)
+        if timer is not None:
+            extra.append(("Session-Expires", timer.header()))
+            if "timer" in req.option_tags("supported"):
+                extra.append(("Require", "timer"))
         kw = {}
         if call.local_sdp:
             kw = {"body": call.local_sdp, "content_type": "application/sdp"}
@@ -474,6 +487,8 @@ class Endpoint:
         )
         txn.respond(resp, self._now())
         call.dialog = Dialog.from_uas(req, call.local_tag)
+        if timer is not None:
+            timer.start()
         if not call.peer.reliable:
             self._retransmit_2xx(call, resp.serialize(), self.txl.t1, 0.0)
         self._rearm()
@@ -600,7 +615,12 @@ class Endpoint:
                 self._respond(txn, 488, extra=[("Warning", exc.warning)])
                 return
         kw = {"body": body, "content_type": "application/sdp"} if body else {}
-        self._respond(txn, 200, extra=[("Contact", self._contact(call.peer.transport))], **kw)
+        extra = [("Contact", self._contact(call.peer.transport))]
+        if call.session_timer is not None:
+            se = session_timer.parse_session_expires(req)
+            call.session_timer.touched(se[0] if se else None)
+            extra.append(("Session-Expires", call.session_timer.header()))
+        self._respond(txn, 200, extra=extra, **kw)
         call._emit("reinvite", req)
         if body:
             in_dialog.remote_hold_changed(call, bool(getattr(call.media, "on_hold", False)))
@@ -699,6 +719,8 @@ class Endpoint:
             h.add("CSeq", f"{cseq} INVITE")
             h.add("Contact", self._contact(transport, caller))
             h.add("Allow", ALLOW)
+            h.add("Supported", "timer, replaces")
+            h.add("Session-Expires", str(self.session_expires))
             h.add("User-Agent", self.user_agent)
             if asserted_identity:
                 h.add("P-Asserted-Identity", f"<{asserted_identity}>")
@@ -791,8 +813,11 @@ class Endpoint:
                     )
                 except (sdplib.SdpError, sdplib.NoAcceptableMedia) as exc:
                     log.warning("bad SDP answer on %s: %s", call, exc)
+            call.session_timer = session_timer.for_outbound(call, resp)
+            if call.session_timer is not None:
+                call.session_timer.start()
             call.state = "answered"
-            call.answered_at = asyncio.get_running_loop().time()
+            call.answered_at = time.time()
             call._confirm()
             call._emit("answered")
             return _Round("answered", resp.status, resp.reason, call)
@@ -874,6 +899,8 @@ class Endpoint:
 
     def _release(self, call: Call) -> None:
         self.calls.pop((call.call_id, call.local_tag), None)
+        if call.session_timer is not None:
+            call.session_timer.cancel()
         for hook in self.call_ended_hooks:
             try:
                 hook(call)
