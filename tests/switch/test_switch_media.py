@@ -97,3 +97,39 @@ def test_rfc2833_digits_from_sipp_pcaps_are_collected(arun):
     assert res.failed == 0 and res.successful == 1, res.output[-2000:]
     assert collected == ["1593"]
     assert ports == 0
+
+
+def test_play_a_wav_prompt_file_at_another_rate(tmp_path, arun):
+    import wave
+
+    path = tmp_path / "welcome.wav"
+    pcm16k = (6000 * np.sin(2 * np.pi * 1000 * np.arange(16000) / 16000)).astype("<i2").tobytes()
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(pcm16k)
+    app = App()
+
+    @app.route("ivr", public=True)
+    async def ivr(call):
+        await call.answer()
+        await call.play(str(path))
+        await call.hangup()
+
+    async def main():
+        server, client = Endpoint(app), Endpoint(App())
+        await server.start(["udp:127.0.0.1:0"])
+        await client.start(["udp:127.0.0.1:0"])
+        res = await client.dial(f"sip:ivr@127.0.0.1:{server.local_address('udp')[1]}")
+        heard: list[bytes] = []
+        res.call.session.taps.append(heard.append)
+        hangup = await asyncio.wait_for(res.call.wait_hangup(), 5)
+        await server.stop()
+        await client.stop()
+        return b"".join(heard), hangup
+
+    heard, hangup = arun(main())
+    assert hangup.by == "remote"
+    assert len(heard) >= 2 * 8000 * 0.8  # about a second of prompt reached the caller
+    assert abs(peak_hz(heard) - 1000) < 15  # the 16 kHz file was converted, not garbled

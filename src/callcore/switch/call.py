@@ -10,11 +10,13 @@ dtmf, hangup …) and :meth:`Call.wait_hangup` resolves with the
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from callcore.media.player import ItemFinished, ItemInterrupted, Player
+from callcore.media.prompts import Prompt
 from callcore.media.tones import ToneSequence
 from callcore.sip.headers import Address
 
@@ -196,15 +198,22 @@ class Call:
         """Stop sending audio."""
         self._need_media().source = None
 
-    async def play(self, what: str | bytes | ToneSequence, *, interruptible: bool = True) -> str:
+    async def play(
+        self,
+        what: str | os.PathLike[str] | bytes | Prompt | ToneSequence,
+        *,
+        interruptible: bool = True,
+    ) -> str:
         """Play a WAV prompt (path), raw 8 kHz 16-bit PCM, or a tone sequence to the far end.
 
         Returns ``"finished"``, or ``"dtmf:<digit>"`` when a digit barged in
         (the digit stays in :attr:`digits` for a following :meth:`collect`).
         """
         s = self._need_media()
+        if isinstance(what, (str, os.PathLike)):  # load and convert off the event loop, once
+            what = await asyncio.to_thread(self.endpoint.prompts.get, what)
         if self._player is None:
-            self._player = Player()
+            self._player = Player(prompts=self.endpoint.prompts)
         player = self._player
         done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         item = player.enqueue(what, interruptible=interruptible)

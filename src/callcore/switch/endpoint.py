@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from callcore.media.player import Player
+from callcore.media.prompts import PromptCache
 from callcore.media.tones import ToneSequence
 from callcore.sip import sdp as sdplib
 from callcore.sip.auth import DigestChallenger, DigestClient
@@ -127,6 +128,8 @@ class Endpoint:
         #: RFC 4028: the interval we offer on outgoing calls, and the smallest we accept
         self.session_expires = session_timer.DEFAULT_SE
         self.min_se = session_timer.MIN_SE
+        #: WAV prompts converted once to 8 kHz and cached (Call.play, music on hold)
+        self.prompts = PromptCache()
         #: music on hold: a WAV path or a tone sequence
         self.moh: str | ToneSequence = DEFAULT_MOH
         #: called with every Call once it has ended (CDR writers, statistics)
@@ -627,7 +630,7 @@ class Endpoint:
 
     def music_on_hold(self):
         """A media source playing :attr:`moh` in a loop (a fresh player per use)."""
-        player = Player()
+        player = Player(prompts=self.prompts)
         moh = self.moh
         if isinstance(moh, ToneSequence):
             player.enqueue(moh, interruptible=False)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -80,6 +81,7 @@ class MediaSession:
         self.closed = False
         self.sent = 0
         self.received = 0
+        clock.sessions_opened += 1
 
     @property
     def local_port(self) -> int:
@@ -137,6 +139,8 @@ class MediaSession:
         if self.closed:
             return
         self.closed = True
+        self.clock.packets_in += self.received
+        self.clock.packets_out += self.sent
         self.clock.remove(self)
         await self.endpoint.close()
 
@@ -153,9 +157,32 @@ class MediaClock:
         self.ticks = 0
         self.late_ticks = 0  # ticks that started more than one ptime late (skipped ahead)
         self.max_lateness = 0.0
+        self.sessions_opened = 0
+        self.packets_in = 0
+        self.packets_out = 0
+        self.lateness: deque[float] = deque(maxlen=200_000)  # recent per-tick lateness, seconds
+        self.tick_cost: deque[float] = deque(maxlen=200_000)  # recent per-tick CPU time, seconds
 
     def now(self) -> float:
         return (self._loop or asyncio.get_running_loop()).time()
+
+    def report(self) -> dict[str, float]:
+        """Tick statistics: count, late ticks (> one ptime behind), p50/p99/max
+        lateness and p99 per-tick processing time, in milliseconds."""
+        lat = sorted(self.lateness)
+        cost = sorted(self.tick_cost)
+
+        def pct(xs: list[float], q: float) -> float:
+            return round(1000 * xs[min(len(xs) - 1, int(q * len(xs)))], 3) if xs else 0.0
+
+        return {
+            "ticks": self.ticks,
+            "late_ticks": self.late_ticks,
+            "lateness_p50_ms": pct(lat, 0.50),
+            "lateness_p99_ms": pct(lat, 0.99),
+            "lateness_max_ms": round(1000 * self.max_lateness, 3),
+            "tick_cost_p99_ms": pct(cost, 0.99),
+        }
 
     def add(self, session: MediaSession) -> None:
         self.sessions.append(session)
@@ -180,11 +207,13 @@ class MediaClock:
         lateness = now - self._next
         if lateness > self.max_lateness:
             self.max_lateness = lateness
+        self.lateness.append(lateness)
         sessions = list(self.sessions)
         for s in sessions:
             s.receive_stage(now)
         for s in sessions:
             s.send_stage(now)
+        self.tick_cost.append(loop.time() - now)
         self.ticks += 1
         self._next += self.ptime
         if lateness > self.ptime:  # fell behind: skip ahead instead of bursting
