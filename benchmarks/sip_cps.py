@@ -138,7 +138,8 @@ def kamailio_cfg(port: int, target: int) -> str:
     return f"""#!KAMAILIO
 debug=0
 log_stderror=yes
-children=2
+children=1
+# one UDP worker: with two, a 180 can overtake its 200 and SIPp's built-in uac fails the call
 auto_aliases=no
 listen=udp:127.0.0.1:{port}
 mpath="{KAMAILIO_MODULES}"
