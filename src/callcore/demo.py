@@ -4,7 +4,8 @@ Everything runs in one process on 127.0.0.1 with ports chosen by the OS:
 the server runs ``examples/answer.py``-style routing (a public number that
 answers, a private extension that needs digest authentication, an unknown
 number), and a built-in caller (callcore's own UAC) places calls to each and
-prints what happened. It grows into the bank contact-center demo.
+prints what happened; then the bank contact-center hotline (examples/bank_hotline.py)
+runs against a simulated crowd of callers and agents, printing live queue statistics.
 """
 
 from __future__ import annotations
@@ -87,10 +88,28 @@ async def run_demo(calls: int = 20) -> dict[str, int]:
 
 
 @click.command()
-@click.option("--calls", default=20, show_default=True, help="Calls in the concurrent burst.")
-def demo(calls: int) -> None:
-    """Run the loopback demo: a server and a built-in caller."""
+@click.option("--calls", default=20, show_default=True, help="Calls in the concurrent SIP burst.")
+@click.option(
+    "--bank-seconds",
+    default=30.0,
+    show_default=True,
+    help="Length of the bank hotline part (0 skips it).",
+)
+@click.option(
+    "--agents", default=8, show_default=True, help="Simulated agents in the bank hotline part."
+)
+def demo(calls: int, bank_seconds: float, agents: int) -> None:
+    """Run the loopback demo: SIP basics with a built-in caller, then the bank hotline
+    (IVR, queues, agents) against a simulated crowd of callers and agents."""
     from callcore.serve_cli import install_uvloop
 
     install_uvloop()
+    click.echo("== part 1: SIP server and a built-in caller ==")
     asyncio.run(run_demo(calls))
+    if bank_seconds > 0:
+        from callcore.center.demo_bank import run_bank_demo
+
+        click.echo(f"== part 2: bank hotline, {agents} agents, {bank_seconds:.0f} s of callers ==")
+        summary = asyncio.run(run_bank_demo(bank_seconds, agents=agents, echo=click.echo))
+        if summary.lost:
+            raise SystemExit(f"demo lost {summary.lost} call(s)")
