@@ -112,7 +112,7 @@ def test_baresip_agent_hold_resume_and_blind_transfer(tmp_path, arun):
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.DEVNULL,
-            )  # fmt: skip
+            )
             for d in dirs
         ]
         try:
