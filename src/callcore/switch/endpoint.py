@@ -134,6 +134,8 @@ class Endpoint:
         self.moh: str | ToneSequence = DEFAULT_MOH
         #: called with every Call once it has ended (CDR writers, statistics)
         self.call_ended_hooks: list[Callable[[Call], None]] = []
+        #: called with every new leg, inbound or outbound (CDR writers, statistics)
+        self.call_started_hooks: list[Callable[[Call], None]] = []
         self.challenger = DigestChallenger(
             realm,
             secret or os.urandom(32),
@@ -391,6 +393,7 @@ class Endpoint:
         call.server_txn = txn
         call.authenticated_user = user
         self.calls[(req.call_id, call.local_tag)] = call
+        self._call_started(call)
         self.stats.calls_in += 1
         task = asyncio.get_running_loop().create_task(self._run_inbound(route.handler, call))
         self._handler_tasks.add(task)
@@ -743,6 +746,7 @@ class Endpoint:
         session.on_dtmf = call._on_dtmf
         call.local_sdp = body
         self.calls[(call_id, tag)] = call
+        self._call_started(call)
         self.stats.calls_out += 1
         result = await self._invite_round(call, invite, peer, timeout)
         if result.status in (401, 407) and credentials is not None and result.call is None:
@@ -816,6 +820,12 @@ class Endpoint:
                     )
                 except (sdplib.SdpError, sdplib.NoAcceptableMedia) as exc:
                     log.warning("bad SDP answer on %s: %s", call, exc)
+                else:
+                    # send to the answer's address at once (not only after the
+                    # far end's first packet: a silent callee must still hear us)
+                    if call.session is not None:
+                        call.session.set_codec(call.media.codec.name, call.media.telephone_event_pt)
+                        call.session.set_remote(call.media.remote_address, call.media.remote_port)
             call.session_timer = session_timer.for_outbound(call, resp)
             if call.session_timer is not None:
                 call.session_timer.start()
@@ -899,6 +909,13 @@ class Endpoint:
         else:
             self._cancel(call.invite, call.peer)
             call._finish(Hangup("cancelled", by="local"))
+
+    def _call_started(self, call: Call) -> None:
+        for hook in self.call_started_hooks:
+            try:
+                hook(call)
+            except Exception:
+                log.exception("call_started hook failed")
 
     def _release(self, call: Call) -> None:
         self.calls.pop((call.call_id, call.local_tag), None)
