@@ -83,7 +83,7 @@ def test_vicidial_start_up_overshoot_and_formula():
 
 def test_vicidial_drop_methods():
     over = st(agents_idle=10, live_total=100, abandons_total=5)  # 5 % > 3 %
-    for method, expect in (("hard_limit", 1.0), ("halve", 1.5)):
+    for method, expect in (("hard_limit", 1.0), ("average", 1.5), ("halve", 1.5)):
         v = VicidialAdaptive(drop_method=method, start_level=3.0)
         for t in range(16):
             v.decide(st(agents_idle=0, agents_talking=10, live_total=100, abandons_total=5),
@@ -95,6 +95,48 @@ def test_vicidial_drop_methods():
         v.decide(st(agents_talking=10, live_total=100, abandons_total=5), float(t))
     assert v.level == pytest.approx(3.0)
     assert over.agents_active == 10
+
+
+def _recalc(v: VicidialAdaptive, t0: float, **kw) -> float:
+    """Feed one recalculation period of identical samples; the level after it."""
+    for t in range(15):
+        v.decide(st(**kw), t0 + t)
+    return v.level
+
+
+def test_vicidial_average_cuts_gradually_and_recovers():
+    """ADAPT_AVERAGE halves the freshly computed level each recalculation while over the
+    target: a step down, not a reset to 1.0 like the hard limit; under the target it
+    adapts exactly like the other methods."""
+    busy_over = dict(agents_talking=10, live_total=100, abandons_total=5)  # 5 % > 3 %
+    idle_under = dict(agents_idle=5, agents_talking=5, live_total=100, abandons_total=1)
+    levels = {}
+    for method in ("hard_limit", "average", "tapered"):
+        v = VicidialAdaptive(drop_method=method, start_level=4.0, max_level=8.0)
+        v.decide(st(**idle_under), 0.0)
+        under = _recalc(v, 1.0, **idle_under)
+        levels[method] = [under]
+        for k in range(3):
+            levels[method].append(_recalc(v, 16.0 + 15 * k, **busy_over))
+    # under the target every method adapts the same way: 4 x (1 + 5/10) = 6
+    assert [lv[0] for lv in levels.values()] == pytest.approx([6.0, 6.0, 6.0])
+    assert levels["hard_limit"][1:] == [1.0, 1.0, 1.0]
+    # average: 6 / 2 = 3, then 1.5, then 0.75 -> clamped to 1.0
+    assert levels["average"][1:] == pytest.approx([3.0, 1.5, 1.0])
+    # tapered early in an 8 h day tolerates 5 % (< 2 x 3 %): no cut, no adaptation up
+    assert levels["tapered"][1:] == pytest.approx([6.0, 6.0, 6.0])
+    # back under the target the averaged level climbs again, like the others
+    v = VicidialAdaptive(drop_method="average", start_level=2.0, max_level=8.0)
+    v.decide(st(**busy_over), 0.0)
+    assert _recalc(v, 1.0, **busy_over) == pytest.approx(1.0)
+    assert _recalc(v, 16.0, **idle_under) == pytest.approx(1.5)
+
+
+def test_vicidial_drop_method_validated():
+    with pytest.raises(ValueError, match="average"):
+        VicidialAdaptive(drop_method="mean")
+    assert "average" in VicidialAdaptive.DROP_METHODS
+    assert "drop_method='average'" in repr(VicidialAdaptive(drop_method="average"))
 
 
 def test_guard_calling_hours_and_cap():

@@ -31,16 +31,24 @@ def _tiny(tmp_path, name="tiny.yaml", extra=""):
     return str(p)
 
 
-def test_failing_point_reported_others_complete(tmp_path):
+def _mixed_points(tmp_path) -> list[Point]:
+    """A good point, a point with a bad scenario file, a point with a bad policy parameter."""
     good = _tiny(tmp_path)
     bad = tmp_path / "bad.yaml"
     bad.write_text("extends: bench50-talk40-60\nagents: -4\n")
-    pts = [Point(good, "progressive"), Point(str(bad), "budget"),
-           Point(good, "budget", (("aim", 7.0),))]  # fmt: skip
-    res = sweep(pts, replications=2, seed=3)
+    return [Point(good, "progressive"), Point(str(bad), "budget"),
+            Point(good, "budget", (("aim", 7.0),)), Point(good, "budget")]  # fmt: skip
+
+
+def _check_mixed(res) -> None:
     assert res[0].error is None and len(res[0].metrics) == 2
     assert "agents" in res[1].error and "bad.yaml" in res[1].error
     assert "policies.budget" in res[2].error and "aim" in res[2].error
+    assert res[3].error is None and len(res[3].metrics) == 2
+
+
+def test_failing_point_reported_others_complete(tmp_path):
+    _check_mixed(sweep(_mixed_points(tmp_path), replications=2, seed=3))
 
 
 class Exploding(Progressive):
@@ -73,8 +81,21 @@ def test_policy_returning_garbage_is_reported():
         simulate(Scenario.load("bench50-talk40-60"), Bad(), seed=1)
 
 
+@pytest.fixture(scope="module")
+def ray_local():
+    """One local Ray (2 CPUs) for every Ray test of this module: start-up is slow.
+    ``sweep`` reuses an initialized Ray and leaves it running."""
+    ray = pytest.importorskip("ray")
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    if started:
+        ray.shutdown()
+
+
 @pytest.mark.slow
-def test_ray_matches_serial(tmp_path):
+def test_ray_matches_serial(tmp_path, ray_local):
     pts = [Point(_tiny(tmp_path), p) for p in ("progressive", "budget")]
     serial = sweep(pts, replications=2, seed=9)
     par = sweep(pts, replications=2, seed=9, workers=2)
@@ -82,6 +103,22 @@ def test_ray_matches_serial(tmp_path):
         assert a.error is None and b.error is None
         np.testing.assert_equal(a.metrics, b.metrics)  # NaN-aware, exact
         assert np.array_equal(a.level, b.level)
+
+
+@pytest.mark.slow
+def test_ray_failing_point_reported_others_complete(tmp_path, ray_local):
+    """On Ray too, a failing point is reported in its result and the others complete,
+    with the same errors and the same numbers as the serial sweep."""
+    pts = _mixed_points(tmp_path)
+    seen = []
+    par = sweep(pts, replications=2, seed=3, workers=2, progress=lambda d, t: seen.append((d, t)))
+    _check_mixed(par)
+    assert seen[-1] == (8, 8)  # every replication ran, the failing ones included
+    assert ray_local.is_initialized()  # the module's session was reused, not shut down
+    serial = sweep(pts, replications=2, seed=3)
+    for a, b in zip(serial, par, strict=True):
+        assert a.error == b.error
+        np.testing.assert_equal(a.metrics, b.metrics)
 
 
 def test_cli_run_writes_table_csv_parquet_plots(tmp_path):

@@ -90,16 +90,26 @@ class VicidialAdaptive:
     seconds it averages the last samples and moves the dial level by that
     difference relative to the agent count, scaled by ``intensity`` (-40..40),
     clamped to ``[1, max_level]``. When the day's drop rate exceeds
-    ``drop_target`` it reacts by ``drop_method``: ``"hard_limit"`` (level 1.0),
-    ``"halve"`` (level / 2) or ``"tapered"`` (the allowed rate starts at twice the
-    target and tapers to the target at the end of ``day_length``; above it, level 1.0).
+    ``drop_target`` it reacts by ``drop_method``:
+
+    * ``"hard_limit"`` (Vicidial's ADAPT_HARD_LIMIT): level 1.0 until the day's rate
+      is back under the target;
+    * ``"average"`` (Vicidial's ADAPT_AVERAGE; ``"halve"`` is the same method under
+      its older callcore name): the level just computed is halved at each
+      recalculation while over the target (never below 1.0): a gradual cut instead of
+      a reset, so the day's rate is steered back around the target rather than held
+      under it;
+    * ``"tapered"``: the tolerated rate starts at twice the target and tapers to the
+      target at the end of ``day_length``; above it, level 1.0.
+
     Lines = ``round(level * (agents + diff_target)) - calls in progress``.
     It starts with every agent idle and so overshoots at the first recalculations;
     the simulator counts those drops like any other.
     """
 
     name = "vicidial"
-    DROP_METHODS = ("hard_limit", "halve", "tapered")
+    DROP_METHODS = ("hard_limit", "average", "halve", "tapered")
+    _HALVING = ("average", "halve")
 
     def __init__(
         self,
@@ -147,7 +157,7 @@ class VicidialAdaptive:
                 left = max(0.0, 1.0 - now / self.day_length)
                 allowed = self.drop_target * (1.0 + left)
             if drop > allowed:
-                level = level / 2.0 if self.drop_method == "halve" else 1.0
+                level = level / 2.0 if self.drop_method in self._HALVING else 1.0
         self.level = min(self.max_level, max(1.0, level))
         self.history.append((now, self.level))
 

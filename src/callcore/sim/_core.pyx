@@ -11,7 +11,7 @@ from callcore.pacing.state import PacingState
 
 
 DEF SLOTS = 131072
-DEF NCOUNT = 32
+DEF NCOUNT = 33
 DEF NIV = 10
 DEF OUT_BINS = 20
 DEF IN_BINS = 600
@@ -58,6 +58,7 @@ DEF C_IN_SL = 28
 DEF C_IN_ABANDON_WAIT = 29
 DEF C_IN_IMMEDIATE = 30
 DEF C_AB_STARTUP = 31
+DEF C_MESSAGES = 32
 
 DEF A_IDLE = 0
 DEF A_TALK = 1
@@ -654,6 +655,10 @@ cdef class Core:
                         self.ivl[self._ivi(now) * NIV + 2] += 1
                         if now < self.startup:
                             self.c[C_AB_STARTUP] += 1
+                        if self.s_limit[s] >= self.window:
+                            # still on the line when the connect window closed:
+                            # the dialer plays the compliance message
+                            self.c[C_MESSAGES] += 1
                     elif k == K_MACHINE:
                         self.c[C_MACHINE_DROPS] += 1
                         if self.retry_machines:

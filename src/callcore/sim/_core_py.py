@@ -27,7 +27,7 @@ EV_BACK = 7
 EV_ARRIVAL = 8  # payload = inbound index
 
 SLOTS = 1 << 17
-NCOUNT = 32
+NCOUNT = 33
 NIV = 10
 OUT_BINS = 20  # outbound wait-for-agent histogram: 0.1 s bins
 IN_BINS = 600  # inbound wait histogram: 1 s bins
@@ -46,7 +46,7 @@ C_TALK, C_MACHINE_TIME, C_WRAP, C_LOGGED, C_CALLBACKS, C_OUT_WAIT, C_IN_SL = (
     27,
     28,
 )
-C_IN_ABANDON_WAIT, C_IN_IMMEDIATE, C_AB_STARTUP = 29, 30, 31
+C_IN_ABANDON_WAIT, C_IN_IMMEDIATE, C_AB_STARTUP, C_MESSAGES = 29, 30, 31, 32
 
 # agent states
 A_IDLE, A_TALK, A_WRAP, A_AWAY = 0, 1, 2, 3
@@ -424,6 +424,10 @@ class Core:
                         self.ivl[self._ivi(now)][2] += 1
                         if now < self.startup:
                             c[C_AB_STARTUP] += 1
+                        if self.s_limit[s] >= self.window:
+                            # still on the line when the connect window closed:
+                            # the dialer plays the compliance message
+                            c[C_MESSAGES] += 1
                     elif k == K_MACHINE:
                         c[C_MACHINE_DROPS] += 1
                         if self.retry_machines:

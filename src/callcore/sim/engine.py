@@ -226,6 +226,7 @@ COUNTERS = [
     "in_abandon_wait_sum",
     "in_immediate",
     "abandons_startup",
+    "compliance_messages",
 ]
 INTERVAL_COLUMNS = [
     "dials",
@@ -274,6 +275,7 @@ def metrics_from(c: dict[str, float], duration: float) -> dict[str, float]:
         "abandon_rate_no_amd": (c["abandons"] - c["abandons_amd"]) / live if live else 0.0,
         "amd_abandon_rate": c["abandons_amd"] / live if live else 0.0,
         "abandons_startup": c["abandons_startup"],
+        "compliance_messages": c["compliance_messages"],
         "occupancy": busy / logged if logged else 0.0,
         "talk_min_per_agent_hour": (c["talk_time"] / 60.0) / (logged / 3600.0) if logged else 0.0,
         "idle_fraction": 1.0 - busy / logged if logged else 0.0,

@@ -151,6 +151,8 @@ class _Floor:
                     self.iv[self.ivi(now)][2] += 1
                     if now < self.startup:
                         c[K.C_AB_STARTUP] += 1
+                    if limit >= self.window:  # still on the line: compliance message
+                        c[K.C_MESSAGES] += 1
                 elif kind == K.K_MACHINE:
                     c[K.C_MACHINE_DROPS] += 1
                     if self.retry_machines:
