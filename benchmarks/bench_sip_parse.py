@@ -10,7 +10,11 @@ line ends and a correct Content-Length.
   Contact, Content-Length, duplicates, required headers, URIs);
 * callcore pure: the same with the pure-Python twin;
 * callcore reference: the straightforward parser the twins are checked against;
-* pyVoIP 1.6.8 ``SIPMessage(raw)`` (the baseline): parse only, no serialize.
+* callcore compiled/pure **with SDP** — the like-for-like rows: the same, plus the body
+  parsed into a ``SessionDescription`` (``SessionDescription.parse``, i.e. the compiled
+  ``scan_sdp`` or its twin), since pyVoIP's ``SIPMessage`` parses the SDP body too;
+* pyVoIP 1.6.8 ``SIPMessage(raw)`` (the baseline): parse of headers and SDP body, no
+  serialize.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from callcore import fastpath
-from callcore.sip import message
+from callcore.sip import message, sdp
 
 try:  # pyVoIP's SIP module has a circular import: enter through VoIP first
     from pyVoIP.VoIP import VoIPPhone  # noqa: F401, I001
@@ -56,6 +60,39 @@ def test_callcore_compiled_parse_serialize(benchmark):
     except ImportError:
         pytest.skip("compiled SIP parser not built")
     assert benchmark(_round_trip(impl.parse_message)) == INVITE
+
+
+@pytest.mark.benchmark(group="sip-parse")
+def test_callcore_compiled_parse_sdp_serialize(benchmark, monkeypatch):
+    try:
+        impl = fastpath.load(pure=False, name=NAME)
+    except ImportError:
+        pytest.skip("compiled SIP parser not built")
+    monkeypatch.setattr(sdp, "_SCAN", impl.scan_sdp)
+    parse = impl.parse_message
+    parse_sdp = sdp.SessionDescription.parse
+
+    def run() -> tuple[bytes, sdp.SessionDescription]:
+        msg = parse(INVITE, False, 65535)
+        return msg.serialize(), parse_sdp(msg.body)
+
+    wire, body = benchmark(run)
+    assert wire == INVITE and body.media[0].port == 40000
+
+
+@pytest.mark.benchmark(group="sip-parse")
+def test_callcore_pure_parse_sdp_serialize(benchmark, monkeypatch):
+    impl = fastpath.load(pure=True, name=NAME)
+    monkeypatch.setattr(sdp, "_SCAN", impl.scan_sdp)
+    parse = impl.parse_message
+    parse_sdp = sdp.SessionDescription.parse
+
+    def run() -> tuple[bytes, sdp.SessionDescription]:
+        msg = parse(INVITE, False, 65535)
+        return msg.serialize(), parse_sdp(msg.body)
+
+    wire, body = benchmark(run)
+    assert wire == INVITE and body.media[0].port == 40000
 
 
 @pytest.mark.benchmark(group="sip-parse")

@@ -2,6 +2,7 @@
 
 from callcore.sip.headers import Address, CSeq, Via
 from callcore.sip.message import Request, Response
+from callcore.sip.sdp import SessionDescription
 from callcore.sip.uri import URI, Params
 
 def parse_message(
@@ -12,5 +13,14 @@ def scan_via(value: str) -> Via: ...
 def scan_address(value: str, where: str = "address") -> Address: ...
 def scan_cseq(value: str) -> CSeq: ...
 def scan_params(text: str, where: str) -> Params: ...
+def scan_sdp(text: str | bytes) -> SessionDescription: ...
 
-__all__ = ["parse_message", "scan_address", "scan_cseq", "scan_params", "scan_uri", "scan_via"]
+__all__ = [
+    "parse_message",
+    "scan_address",
+    "scan_cseq",
+    "scan_params",
+    "scan_sdp",
+    "scan_uri",
+    "scan_via",
+]

@@ -14,13 +14,21 @@ exact error. Faults are rare, so they cost nothing on the hot path.
 """
 
 from cpython.object cimport PyObject, PyTypeObject
-from cpython.ref cimport Py_INCREF
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8, PyUnicode_Substring
 
 from callcore.sip import _sipparse_py as _py
 from callcore.sip.errors import SipParseError
 from callcore.sip.headers import COMPACT, MAGIC_COOKIE, Address, CSeq, Via, parse_params
 from callcore.sip.message import Headers, Request, Response
+from callcore.sip.sdp import (
+    Attribute,
+    Connection,
+    MediaDescription,
+    Origin,
+    SessionDescription,
+    Timing,
+)
 from callcore.sip.uri import AbsoluteURI, SipURI, parse_uri
 
 cdef extern from "Python.h":
@@ -36,7 +44,15 @@ cdef extern from "Python.h":
     ctypedef struct PyMemberDescrObject:
         PyMemberDef* d_member
 
-__all__ = ["parse_message", "scan_address", "scan_cseq", "scan_params", "scan_uri", "scan_via"]
+__all__ = [
+    "parse_message",
+    "scan_address",
+    "scan_cseq",
+    "scan_params",
+    "scan_sdp",
+    "scan_uri",
+    "scan_via",
+]
 
 
 # -- building the public objects -----------------------------------------------------------
@@ -131,6 +147,58 @@ cdef Py_ssize_t H_CACHE = _offset(Headers, "_cache")
 cdef dict _NAMES = {}
 cdef dict _COMPACT = COMPACT
 cdef Py_ssize_t _NAMES_MAX = 1024
+
+# In front of _NAMES: a small open table keyed by the written name's octets, so a name
+# seen before is found without making a str of it. Entries are never replaced; a miss
+# or a clash takes the dict path, which gives the same tuple.
+cdef enum:
+    NAME_SLOTS = 128
+    NAME_MAX_LEN = 31
+
+cdef struct NameSlot:
+    Py_ssize_t length
+    unsigned char text[NAME_MAX_LEN]
+    PyObject* known
+
+cdef NameSlot _NAME_SLOTS[NAME_SLOTS]
+cdef list _NAME_KEEP = []  # owns the tuples the slots point to
+
+
+cdef inline unsigned int _name_hash(const unsigned char* s, Py_ssize_t n) noexcept:
+    cdef unsigned int h = 2166136261u
+    cdef Py_ssize_t i
+    for i in range(n):
+        h = (h ^ s[i]) * 16777619u
+    return h & (NAME_SLOTS - 1)
+
+
+cdef inline PyObject* _name_find(const unsigned char* s, Py_ssize_t n) noexcept:
+    cdef NameSlot* slot
+    cdef Py_ssize_t i
+    if n > NAME_MAX_LEN:
+        return NULL
+    slot = &_NAME_SLOTS[_name_hash(s, n)]
+    if slot.known == NULL or slot.length != n:
+        return NULL
+    for i in range(n):
+        if slot.text[i] != s[i]:
+            return NULL
+    return slot.known
+
+
+cdef inline void _name_keep(const unsigned char* s, Py_ssize_t n, tuple known):
+    cdef NameSlot* slot
+    cdef Py_ssize_t i
+    if n > NAME_MAX_LEN:
+        return
+    slot = &_NAME_SLOTS[_name_hash(s, n)]
+    if slot.known != NULL:
+        return
+    _NAME_KEEP.append(known)
+    slot.length = n
+    for i in range(n):
+        slot.text[i] = s[i]
+    slot.known = <PyObject*>known
 cdef object _EMPTY = ()
 
 
@@ -540,6 +608,7 @@ cdef list _scan_headers(list lines, list codes):
     cdef const unsigned char* s
     cdef str line
     cdef tuple known
+    cdef PyObject* hit
     for i in range(1, nlines):
         line = lines[i]
         if not PyUnicode_IS_ASCII(line):
@@ -565,8 +634,14 @@ cdef list _scan_headers(list lines, list codes):
                 break
         if colon < 0:
             raise SipParseError("Header line without a colon")
-        written = PyUnicode_Substring(line, 0, colon)
-        known = _NAMES.get(written)
+        hit = _name_find(s, colon)
+        if hit != NULL:
+            known = <tuple>hit
+        else:
+            written = PyUnicode_Substring(line, 0, colon)
+            known = _NAMES.get(written)
+            if known is not None:
+                _name_keep(s, colon, known)
         if known is None:
             b = colon
             while b > 0 and (s[b - 1] == 32 or s[b - 1] == 9):
@@ -579,6 +654,7 @@ cdef list _scan_headers(list lines, list codes):
             known = (key, name, _KCODE.get(key, -1))
             if len(_NAMES) < _NAMES_MAX:
                 _NAMES[written] = known
+                _name_keep(s, colon, known)
         a = _ws(s, colon + 1, n)
         b = n
         while b > a and (s[b - 1] == 32 or s[b - 1] == 9):
@@ -837,3 +913,479 @@ def scan_cseq(str value):
 def scan_params(str text, str where):
     """``parse_params(text, where)``."""
     return _params(text, where)
+
+
+
+# -- SDP (RFC 4566) -------------------------------------------------------------------------
+# scan_sdp returns exactly what SessionDescription.parse_reference returns. One C pass
+# over the body handles what phones send (ASCII, no control characters but CR/LF, plain
+# decimal numbers, dotted-quad IPv4) and fills the dataclasses' slots directly; on
+# anything else (a fault, IPv6, "+5" where int() would also take it …) it hands the
+# whole body to the reference, which returns the object or raises the exact SdpError.
+cdef Py_ssize_t SA_NAME = _offset(Attribute, "name")
+cdef Py_ssize_t SA_VALUE = _offset(Attribute, "value")
+cdef Py_ssize_t SC_ADDRESS = _offset(Connection, "address")
+cdef Py_ssize_t SC_ADDRTYPE = _offset(Connection, "addrtype")
+cdef Py_ssize_t SC_NETTYPE = _offset(Connection, "nettype")
+cdef Py_ssize_t SC_SUFFIX = _offset(Connection, "suffix")
+cdef Py_ssize_t SO_USERNAME = _offset(Origin, "username")
+cdef Py_ssize_t SO_SESSION_ID = _offset(Origin, "session_id")
+cdef Py_ssize_t SO_VERSION = _offset(Origin, "version")
+cdef Py_ssize_t SO_NETTYPE = _offset(Origin, "nettype")
+cdef Py_ssize_t SO_ADDRTYPE = _offset(Origin, "addrtype")
+cdef Py_ssize_t SO_ADDRESS = _offset(Origin, "address")
+cdef Py_ssize_t ST_START = _offset(Timing, "start")
+cdef Py_ssize_t ST_STOP = _offset(Timing, "stop")
+cdef Py_ssize_t ST_REPEATS = _offset(Timing, "repeats")
+cdef Py_ssize_t SM_MEDIA = _offset(MediaDescription, "media")
+cdef Py_ssize_t SM_PORT = _offset(MediaDescription, "port")
+cdef Py_ssize_t SM_PROTO = _offset(MediaDescription, "proto")
+cdef Py_ssize_t SM_FORMATS = _offset(MediaDescription, "formats")
+cdef Py_ssize_t SM_PORT_COUNT = _offset(MediaDescription, "port_count")
+cdef Py_ssize_t SM_TITLE = _offset(MediaDescription, "title")
+cdef Py_ssize_t SM_CONNECTION = _offset(MediaDescription, "connection")
+cdef Py_ssize_t SM_BANDWIDTHS = _offset(MediaDescription, "bandwidths")
+cdef Py_ssize_t SM_KEY = _offset(MediaDescription, "key")
+cdef Py_ssize_t SM_ATTRIBUTES = _offset(MediaDescription, "attributes")
+cdef Py_ssize_t SM_EXTRA = _offset(MediaDescription, "extra")
+cdef Py_ssize_t SS_ORIGIN = _offset(SessionDescription, "origin")
+cdef Py_ssize_t SS_NAME = _offset(SessionDescription, "name")
+cdef Py_ssize_t SS_VERSION = _offset(SessionDescription, "version")
+cdef Py_ssize_t SS_INFO = _offset(SessionDescription, "info")
+cdef Py_ssize_t SS_URI = _offset(SessionDescription, "uri")
+cdef Py_ssize_t SS_EMAILS = _offset(SessionDescription, "emails")
+cdef Py_ssize_t SS_PHONES = _offset(SessionDescription, "phones")
+cdef Py_ssize_t SS_CONNECTION = _offset(SessionDescription, "connection")
+cdef Py_ssize_t SS_BANDWIDTHS = _offset(SessionDescription, "bandwidths")
+cdef Py_ssize_t SS_TIMING = _offset(SessionDescription, "timing")
+cdef Py_ssize_t SS_ZONE = _offset(SessionDescription, "zone")
+cdef Py_ssize_t SS_KEY = _offset(SessionDescription, "key")
+cdef Py_ssize_t SS_ATTRIBUTES = _offset(SessionDescription, "attributes")
+cdef Py_ssize_t SS_MEDIA = _offset(SessionDescription, "media")
+cdef Py_ssize_t SS_EXTRA = _offset(SessionDescription, "extra")
+
+
+def _all_slots_filled(cls, n):  # a new dataclass field must be filled here too
+    if len(cls.__slots__) != n:
+        raise TypeError(f"_sipparse.scan_sdp fills {n} slots of {cls.__name__}, it has more")
+
+
+_all_slots_filled(Attribute, 2)
+_all_slots_filled(Connection, 4)
+_all_slots_filled(Origin, 6)
+_all_slots_filled(Timing, 3)
+_all_slots_filled(MediaDescription, 11)
+_all_slots_filled(SessionDescription, 15)
+
+
+cdef inline void _set(object obj, Py_ssize_t off, object value):
+    """Replace a slot's value (the slot may be empty)."""
+    cdef PyObject** slot = <PyObject**>((<char*><PyObject*>obj) + off)
+    cdef PyObject* old = slot[0]
+    Py_INCREF(value)
+    slot[0] = <PyObject*>value
+    Py_XDECREF(old)
+
+
+cdef inline str _sub(str s, Py_ssize_t a, Py_ssize_t b):
+    return PyUnicode_Substring(s, a, b)
+
+
+# Short tokens that recur in every body (attribute names, "IN", "IP4", "audio",
+# "RTP/AVP" …) are shared instead of made anew: the same table as the header names,
+# holding str objects. Strings are immutable, so sharing is invisible but for speed.
+cdef NameSlot _TOKEN_SLOTS[NAME_SLOTS]
+cdef list _TOKEN_KEEP = []
+
+
+cdef str _tok(str s, const unsigned char* p, Py_ssize_t a, Py_ssize_t b):
+    cdef Py_ssize_t n = b - a
+    cdef Py_ssize_t i
+    cdef NameSlot* slot
+    if n > 12 or n < 2:
+        return PyUnicode_Substring(s, a, b)
+    slot = &_TOKEN_SLOTS[_name_hash(p + a, n)]
+    if slot.known != NULL and slot.length == n:
+        for i in range(n):
+            if slot.text[i] != p[a + i]:
+                break
+        else:
+            return <str>slot.known
+    text = PyUnicode_Substring(s, a, b)
+    if slot.known == NULL:
+        _TOKEN_KEEP.append(text)
+        slot.length = n
+        for i in range(n):
+            slot.text[i] = p[a + i]
+        slot.known = <PyObject*>text
+    return text
+
+
+cdef int _fields(const unsigned char* p, Py_ssize_t a, Py_ssize_t b,
+                 Py_ssize_t* st, Py_ssize_t* en, int most) noexcept:
+    """``p[a:b].split(" ")`` without empties: bounds of the first ``most`` fields in
+    ``st``/``en``; the count, or ``most + 1`` when there are more."""
+    cdef int k = 0
+    while True:
+        while a < b and p[a] == 32:
+            a += 1
+        if a >= b:
+            return k
+        if k == most:
+            return k + 1
+        st[k] = a
+        while a < b and p[a] != 32:
+            a += 1
+        en[k] = a
+        k += 1
+
+
+cdef inline bint _digits(const unsigned char* p, Py_ssize_t a, Py_ssize_t b) noexcept:
+    """``p[a:b].isdigit()`` for ASCII."""
+    if a >= b:
+        return False
+    while a < b:
+        if p[a] < 48 or p[a] > 57:
+            return False
+        a += 1
+    return True
+
+
+cdef object _number(str s, const unsigned char* p, Py_ssize_t a, Py_ssize_t b):
+    """``int(p[a:b])`` for a run of ASCII digits."""
+    cdef long long v = 0
+    if b - a > 18:
+        return int(_sub(s, a, b))
+    while a < b:
+        v = v * 10 + (p[a] - 48)
+        a += 1
+    return v
+
+
+cdef bint _is(const unsigned char* p, Py_ssize_t a, Py_ssize_t b, bytes word) noexcept:
+    """``p[a:b].lower() == word`` (``word`` lower-case ASCII)."""
+    cdef const unsigned char* w = word
+    cdef Py_ssize_t n = len(word)
+    cdef Py_ssize_t i
+    cdef unsigned char c
+    if b - a != n:
+        return False
+    for i in range(n):
+        c = p[a + i]
+        if 65 <= c <= 90:
+            c += 32
+        if c != w[i]:
+            return False
+    return True
+
+
+cdef object _sdp_attribute(str s, const unsigned char* p, Py_ssize_t a, Py_ssize_t b):
+    cdef Py_ssize_t colon = a, q, e0, e1, r, r2
+    while colon < b and p[colon] != 58:
+        colon += 1
+    if colon == a:
+        return None
+    cdef bint sep = colon < b
+    if _is(p, a, colon, b"rtpmap"):
+        if not sep:
+            return None
+        q = colon + 1
+        while q < b and p[q] != 32:
+            q += 1
+        if not _digits(p, colon + 1, q):
+            return None
+        e0 = q + 1 if q < b else b
+        e1 = b
+        while e0 < e1 and p[e0] == 32:
+            e0 += 1
+        while e1 > e0 and p[e1 - 1] == 32:
+            e1 -= 1
+        r = e0
+        while r < e1 and p[r] != 47:
+            r += 1
+        if r == e0:
+            return None
+        if r < e1:
+            r2 = r + 1
+            while r2 < e1 and p[r2] != 47:
+                r2 += 1
+            if not _digits(p, r + 1, r2):
+                return None
+    elif _is(p, a, colon, b"ptime") or _is(p, a, colon, b"maxptime"):
+        if not sep or not _digits(p, colon + 1, b):
+            return None
+    attr = _new(Attribute)
+    _put(attr, SA_NAME, _tok(s, p, a, colon))
+    _put(attr, SA_VALUE, _sub(s, colon + 1, b) if sep else None)
+    return attr
+
+
+cdef object _sdp_connection(str s, const unsigned char* p, Py_ssize_t a, Py_ssize_t b):
+    cdef Py_ssize_t st[3]
+    cdef Py_ssize_t en[3]
+    cdef Py_ssize_t end, i, part, dots, v
+    cdef bint ok
+    if _fields(p, a, b, st, en, 3) != 3:
+        return None
+    suffix = ""
+    if _is(p, st[1], en[1], b"ip4"):
+        addrtype = "IP4"
+        end = st[2]
+        while end < en[2] and p[end] != 47:
+            end += 1
+        if end < en[2]:
+            suffix = _sub(s, end, en[2])
+        # a dotted quad of digits is checked as ipaddress.IPv4Address does
+        dots = 0
+        part = st[2]
+        ok = True
+        for i in range(st[2], end + 1):
+            if i == end or p[i] == 46:
+                if i == part:
+                    ok = False  # an empty part: no dotted quad, not checked
+                dots += i < end
+                part = i + 1
+            elif p[i] < 48 or p[i] > 57:
+                ok = False
+        if ok and dots == 3:
+            part = st[2]
+            for i in range(st[2], end + 1):
+                if i == end or p[i] == 46:
+                    if i - part > 3 or (i - part > 1 and p[part] == 48):
+                        return None
+                    v = 0
+                    while part < i:
+                        v = v * 10 + (p[part] - 48)
+                        part += 1
+                    if v > 255:
+                        return None
+                    part = i + 1
+    elif _is(p, st[1], en[1], b"ip6"):
+        return None
+    else:
+        end = en[2]
+        addrtype = _sub(s, st[1], en[1]).upper()
+    conn = _new(Connection)
+    _put(conn, SC_ADDRESS, _sub(s, st[2], end))
+    _put(conn, SC_ADDRTYPE, addrtype)
+    _put(conn, SC_NETTYPE, _tok(s, p, st[0], en[0]))
+    _put(conn, SC_SUFFIX, suffix)
+    return conn
+
+
+cdef object _sdp_media(str s, const unsigned char* p, Py_ssize_t a, Py_ssize_t b):
+    cdef Py_ssize_t st[3]
+    cdef Py_ssize_t en[3]
+    cdef Py_ssize_t slash, i, j
+    cdef long port = 0
+    if _fields(p, a, b, st, en, 3) < 3:
+        return None
+    slash = st[1]
+    while slash < en[1] and p[slash] != 47:
+        slash += 1
+    if not _digits(p, st[1], slash):
+        return None
+    for i in range(st[1], slash):
+        port = port * 10 + (p[i] - 48)
+        if port > 65535:
+            return None
+    count = None
+    if slash + 1 < en[1]:
+        if not _digits(p, slash + 1, en[1]):
+            return None
+        count = _number(s, p, slash + 1, en[1])
+    formats = []
+    i = en[2]
+    while True:
+        while i < b and p[i] == 32:
+            i += 1
+        if i >= b:
+            break
+        j = i
+        while i < b and p[i] != 32:
+            i += 1
+        formats.append(_sub(s, j, i))
+    m = _new(MediaDescription)
+    _put(m, SM_MEDIA, _tok(s, p, st[0], en[0]))
+    _put(m, SM_PORT, port)
+    _put(m, SM_PROTO, _tok(s, p, st[2], en[2]))
+    _put(m, SM_FORMATS, formats)
+    _put(m, SM_PORT_COUNT, count)
+    _put(m, SM_TITLE, None)
+    _put(m, SM_CONNECTION, None)
+    _put(m, SM_BANDWIDTHS, [])
+    _put(m, SM_KEY, None)
+    _put(m, SM_ATTRIBUTES, [])
+    _put(m, SM_EXTRA, [])
+    return m
+
+
+cdef object _timing(object start, object stop):
+    t = _new(Timing)
+    _put(t, ST_START, start)
+    _put(t, ST_STOP, stop)
+    _put(t, ST_REPEATS, [])
+    return t
+
+
+cdef object _sdp(str s):
+    cdef const unsigned char* p = PyUnicode_1BYTE_DATA(s)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(s)
+    cdef Py_ssize_t i = 0, a, b, v, j
+    cdef Py_ssize_t st[6]
+    cdef Py_ssize_t en[6]
+    cdef unsigned char kind, c
+    cdef bint first = True
+    cdef list attrs, m_attrs, m_bw, m_extra
+    cdef list emails = [], phones = [], bandwidths = [], timing = [], media = [], extra = []
+    for j in range(n):
+        c = p[j]
+        if c < 32 and c != 13 and c != 10:
+            return None
+    cdef list sd_attrs = []
+    attrs = sd_attrs
+    m = None
+    origin = None
+    name = "-"
+    info = uri = connection = zone = key = None
+    while i <= n:
+        a = i
+        while i < n and p[i] != 13 and p[i] != 10:
+            i += 1
+        b = i
+        if i >= n:
+            i = n + 1
+        elif p[i] == 13 and i + 1 < n and p[i + 1] == 10:
+            i += 2
+        else:
+            i += 1
+        while b > a and p[b - 1] == 32:
+            b -= 1
+        if b == a:
+            first = False
+            continue
+        kind = p[a]
+        if b - a < 2 or p[a + 1] != 61 or not (65 <= kind <= 90 or 97 <= kind <= 122):
+            return None
+        if first:
+            if kind != 118:
+                return None
+            first = False
+        v = a + 2
+        if kind == 97:  # a=
+            attr = _sdp_attribute(s, p, v, b)
+            if attr is None:
+                return None
+            attrs.append(attr)
+        elif kind == 109:  # m=
+            m = _sdp_media(s, p, v, b)
+            if m is None:
+                return None
+            media.append(m)
+            attrs = m.attributes
+            m_bw = m.bandwidths
+            m_extra = m.extra
+        elif m is not None:
+            if kind == 99:
+                conn = _sdp_connection(s, p, v, b)
+                if conn is None:
+                    return None
+                _set(m, SM_CONNECTION, conn)
+            elif kind == 98:
+                m_bw.append(_sub(s, v, b))
+            elif kind == 105:
+                _set(m, SM_TITLE, _sub(s, v, b))
+            elif kind == 107:
+                _set(m, SM_KEY, _sub(s, v, b))
+            elif (kind == 118 or kind == 111 or kind == 115 or kind == 117 or kind == 101
+                  or kind == 112 or kind == 122 or kind == 116):
+                return None  # session-level lines inside a media section
+            else:
+                m_extra.append((chr(kind), _sub(s, v, b)))
+        elif kind == 111:  # o=
+            if (_fields(p, v, b, st, en, 6) != 6 or not _digits(p, st[1], en[1])
+                    or not _digits(p, st[2], en[2])):
+                return None
+            origin = _new(Origin)
+            _put(origin, SO_USERNAME, _sub(s, st[0], en[0]))
+            _put(origin, SO_SESSION_ID, _number(s, p, st[1], en[1]))
+            _put(origin, SO_VERSION, _number(s, p, st[2], en[2]))
+            _put(origin, SO_NETTYPE, _tok(s, p, st[3], en[3]))
+            _put(origin, SO_ADDRTYPE, _tok(s, p, st[4], en[4]))
+            _put(origin, SO_ADDRESS, _sub(s, st[5], en[5]))
+        elif kind == 99:  # c=
+            connection = _sdp_connection(s, p, v, b)
+            if connection is None:
+                return None
+        elif kind == 116:  # t=
+            if (_fields(p, v, b, st, en, 2) != 2 or not _digits(p, st[0], en[0])
+                    or not _digits(p, st[1], en[1])):
+                return None
+            timing.append(_timing(_number(s, p, st[0], en[0]), _number(s, p, st[1], en[1])))
+        elif kind == 118:  # v=: "0" give or take spaces
+            while v < b and p[v] == 32:
+                v += 1
+            if b - v != 1 or p[v] != 48:
+                return None
+        elif kind == 115:
+            name = _sub(s, v, b)
+        elif kind == 98:
+            bandwidths.append(_sub(s, v, b))
+        elif kind == 105:
+            info = _sub(s, v, b)
+        elif kind == 117:
+            uri = _sub(s, v, b)
+        elif kind == 101:
+            emails.append(_sub(s, v, b))
+        elif kind == 112:
+            phones.append(_sub(s, v, b))
+        elif kind == 114:  # r=
+            if not timing:
+                return None
+            (<list>(timing[len(timing) - 1].repeats)).append(_sub(s, v, b))
+        elif kind == 122:
+            zone = _sub(s, v, b)
+        elif kind == 107:
+            key = _sub(s, v, b)
+        else:
+            extra.append((chr(kind), _sub(s, v, b)))
+    if origin is None:
+        return None
+    if not timing:
+        timing.append(_timing(0, 0))
+    sd = _new(SessionDescription)
+    _put(sd, SS_ORIGIN, origin)
+    _put(sd, SS_NAME, name)
+    _put(sd, SS_VERSION, 0)
+    _put(sd, SS_INFO, info)
+    _put(sd, SS_URI, uri)
+    _put(sd, SS_EMAILS, emails)
+    _put(sd, SS_PHONES, phones)
+    _put(sd, SS_CONNECTION, connection)
+    _put(sd, SS_BANDWIDTHS, bandwidths)
+    _put(sd, SS_TIMING, timing)
+    _put(sd, SS_ZONE, zone)
+    _put(sd, SS_KEY, key)
+    _put(sd, SS_ATTRIBUTES, sd_attrs)
+    _put(sd, SS_MEDIA, media)
+    _put(sd, SS_EXTRA, extra)
+    return sd
+
+
+def scan_sdp(text):
+    """``SessionDescription.parse_reference(text)``, in one C pass on the bodies phones send."""
+    cdef str s
+    if type(text) is bytes:
+        try:
+            s = PyUnicode_DecodeUTF8(<const char*><bytes>text, len(<bytes>text), NULL)
+        except UnicodeDecodeError:
+            return SessionDescription.parse_reference(text)
+    elif type(text) is str:
+        s = <str>text
+    else:
+        return SessionDescription.parse_reference(text)
+    if PyUnicode_IS_ASCII(s):
+        sd = _sdp(s)
+        if sd is not None:
+            return sd
+    return SessionDescription.parse_reference(text)

@@ -25,6 +25,14 @@ from callcore.sip.headers import (
     split_commas,
 )
 from callcore.sip.message import Headers, Request, Response
+from callcore.sip.sdp import (
+    Attribute,
+    Connection,
+    MediaDescription,
+    Origin,
+    SessionDescription,
+    Timing,
+)
 from callcore.sip.uri import AbsoluteURI, SipURI, parse_uri
 
 _VERSION = "SIP/2.0"
@@ -264,6 +272,178 @@ def _validate(msg, found: dict[str, list[str]], cache: dict, is_request: bool) -
     cache["to"] = Address.parse(found["to"][0], "To")
 
 
+# -- SDP ------------------------------------------------------------------------------------
+# scan_sdp returns exactly what SessionDescription.parse_reference returns. It handles
+# the bodies phones send (ASCII, no control characters but CR/LF, plain decimal numbers,
+# dotted-quad IPv4) itself; on anything else (a fault, IPv6, non-ASCII, "+5" where int()
+# would also take it) it hands the whole body to the reference, which returns the
+# object or raises the exact SdpError. Faults are rare: they cost nothing here.
+# the ASCII characters str.split()/strip() treat as white space, besides space, CR, LF
+_SDP_WS = re.compile("[\t\x0b\x0c\x1c-\x1f]")
+_IN_MEDIA_FORBIDDEN = frozenset("vosuepzt")
+
+
+def _sdp_ipv4_ok(addr: str) -> bool:
+    """False when the reference would reject ``addr`` as a bad dotted quad."""
+    parts = addr.split(".")
+    if len(parts) != 4 or not all(p.isdigit() for p in parts):
+        return True  # not a dotted quad: the reference does not check it
+    # what ipaddress.IPv4Address refuses: over 3 digits, a leading zero, over 255
+    return not any(len(p) > 3 or (p[0] == "0" and p != "0") or int(p) > 255 for p in parts)
+
+
+def _sdp_c(value: str) -> Connection | None:
+    parts = value.split()
+    if len(parts) != 3:
+        return None
+    nettype, addrtype, addr = parts
+    addrtype = addrtype.upper()
+    suffix = ""
+    if addrtype == "IP4":
+        slash = addr.find("/")
+        if slash >= 0:
+            addr, suffix = addr[:slash], addr[slash:]
+        if not _sdp_ipv4_ok(addr):
+            return None
+    elif addrtype == "IP6":
+        return None
+    return Connection(addr, addrtype, nettype, suffix)
+
+
+def _sdp_m(value: str) -> MediaDescription | None:
+    parts = value.split()
+    if len(parts) < 3:
+        return None
+    port_s, _, count_s = parts[1].partition("/")
+    if not port_s.isdigit() or (count_s and not count_s.isdigit()):
+        return None
+    port = int(port_s)
+    if port > 65535:
+        return None
+    return MediaDescription(parts[0], port, parts[2], parts[3:], int(count_s) if count_s else None)
+
+
+def _sdp_scan(text: str) -> SessionDescription | None:
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    head = lines[0].rstrip(" ")
+    if head and head[:2] != "v=":
+        return None
+    sd = SessionDescription.__new__(SessionDescription)
+    SessionDescription.__init__(sd)
+    timing: list[Timing] = []
+    sd.timing = timing
+    attrs = sd.attributes
+    media: MediaDescription | None = None
+    seen_origin = False
+    for raw in lines:
+        line = raw.rstrip(" ")
+        if not line:
+            continue
+        kind = line[0]
+        if len(line) < 2 or line[1] != "=" or not kind.isalpha():
+            return None
+        value = line[2:]
+        if kind == "a":
+            name, sep, val = value.partition(":")
+            if not name:
+                return None
+            lname = name.lower()
+            if lname == "rtpmap":
+                pt, _, enc = val.partition(" ")
+                bits = enc.strip().split("/")
+                if not pt.isdigit() or not bits[0] or (len(bits) >= 2 and not bits[1].isdigit()):
+                    return None
+            elif (lname == "ptime" or lname == "maxptime") and not val.isdigit():
+                return None  # float() may still take it: the reference decides
+            attrs.append(Attribute(name, val if sep else None))
+        elif kind == "m":
+            media = _sdp_m(value)
+            if media is None:
+                return None
+            sd.media.append(media)
+            attrs = media.attributes
+        elif media is not None:
+            if kind == "c":
+                conn = _sdp_c(value)
+                if conn is None:
+                    return None
+                media.connection = conn
+            elif kind == "b":
+                media.bandwidths.append(value)
+            elif kind == "i":
+                media.title = value
+            elif kind == "k":
+                media.key = value
+            elif kind in _IN_MEDIA_FORBIDDEN:
+                return None
+            else:
+                media.extra.append((kind, value))
+        elif kind == "o":
+            parts = value.split()
+            if len(parts) != 6 or not parts[1].isdigit() or not parts[2].isdigit():
+                return None
+            sd.origin = Origin(parts[0], int(parts[1]), int(parts[2]), parts[3], parts[4], parts[5])
+            seen_origin = True
+        elif kind == "c":
+            conn = _sdp_c(value)
+            if conn is None:
+                return None
+            sd.connection = conn
+        elif kind == "t":
+            parts = value.split()
+            if len(parts) != 2 or not parts[0].isdigit() or not parts[1].isdigit():
+                return None
+            timing.append(Timing(int(parts[0]), int(parts[1])))
+        elif kind == "v":
+            if value.strip() != "0":
+                return None
+        elif kind == "s":
+            sd.name = value
+        elif kind == "b":
+            sd.bandwidths.append(value)
+        elif kind == "i":
+            sd.info = value
+        elif kind == "u":
+            sd.uri = value
+        elif kind == "e":
+            sd.emails.append(value)
+        elif kind == "p":
+            sd.phones.append(value)
+        elif kind == "r":
+            if not timing:
+                return None
+            timing[-1].repeats.append(value)
+        elif kind == "z":
+            sd.zone = value
+        elif kind == "k":
+            sd.key = value
+        else:
+            sd.extra.append((kind, value))
+    if not seen_origin:
+        return None
+    if not timing:
+        timing.append(Timing())
+    return sd
+
+
+def scan_sdp(text: str | bytes) -> SessionDescription:
+    """``SessionDescription.parse_reference(text)``, faster on the bodies phones send."""
+    if type(text) is bytes:
+        try:
+            body = text.decode("utf-8")
+        except UnicodeDecodeError:
+            return SessionDescription.parse_reference(text)
+    elif type(text) is str:
+        body = text
+    else:
+        return SessionDescription.parse_reference(text)
+    if body.isascii() and _SDP_WS.search(body) is None:
+        sd = _sdp_scan(body)
+        if sd is not None:
+            return sd
+    return SessionDescription.parse_reference(text)
+
+
 # The value parsers, under the names the compiled module gives its scanners
 # (the differential tests compare them one by one).
 scan_uri = parse_uri
@@ -272,4 +452,12 @@ scan_address = Address.parse
 scan_cseq = CSeq.parse
 scan_params = parse_params
 
-__all__ = ["parse_message", "scan_address", "scan_cseq", "scan_params", "scan_uri", "scan_via"]
+__all__ = [
+    "parse_message",
+    "scan_address",
+    "scan_cseq",
+    "scan_params",
+    "scan_sdp",
+    "scan_uri",
+    "scan_via",
+]

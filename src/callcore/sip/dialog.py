@@ -134,8 +134,12 @@ class Dialog:
         first = Address.parse(self.route_set[0], "Route")
         if isinstance(first.uri, SipURI) and first.uri.lr:
             return self.remote_target, list(self.route_set)
-        # strict router (§12.2.1.1): it becomes the Request-URI
-        return first.uri, [*self.route_set[1:], f"<{self.remote_target}>"]
+        # strict router (§12.2.1.1): it becomes the Request-URI, less what a Request-URI
+        # may not carry (§19.1.1: the method parameter and headers)
+        uri = first.uri
+        if isinstance(uri, SipURI) and (uri.headers or uri.param("method") is not None):
+            uri = uri.without_params("method").replace(headers=())
+        return uri, [*self.route_set[1:], f"<{self.remote_target}>"]
 
     def next_hop(self) -> URI:
         """Where the next in-dialog request is sent (first Route, else remote target)."""
@@ -155,8 +159,13 @@ class Dialog:
             self.remote_target = request.contacts[0].uri
 
     def refresh_from_response(self, response: Response) -> None:
-        """A 2xx to a target-refresh request updates the remote target."""
-        if response.cseq.method in TARGET_REFRESH and response.contacts:
+        """A 2xx to a target-refresh request updates the remote target (§12.2.1.2);
+        any other response (a 3xx's Contact lists redirect targets) leaves it."""
+        if (
+            200 <= response.status < 300
+            and response.cseq.method in TARGET_REFRESH
+            and response.contacts
+        ):
             self.remote_target = response.contacts[0].uri
 
 

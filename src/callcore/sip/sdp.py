@@ -13,6 +13,7 @@ import ipaddress
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "DIRECTIONS",
@@ -285,7 +286,18 @@ class SessionDescription:
     # -- parsing ----------------------------------------------------------
     @classmethod
     def parse(cls, text: str | bytes) -> SessionDescription:
-        """Parse an SDP body (CRLF or bare LF). Raises :class:`SdpError`."""
+        """Parse an SDP body (CRLF or bare LF). Raises :class:`SdpError`.
+
+        Runs the compiled scanner ``_sipparse.scan_sdp`` (or its pure twin), which
+        returns exactly what :meth:`parse_reference` returns and raises the same errors.
+        """
+        if cls is SessionDescription:
+            return (_SCAN or _scanner())(text)
+        return cls.parse_reference(text)
+
+    @classmethod
+    def parse_reference(cls, text: str | bytes) -> SessionDescription:
+        """The straightforward parser: the specification the scanners are tested against."""
         if isinstance(text, bytes):
             try:
                 text = text.decode("utf-8")
@@ -437,6 +449,18 @@ class SessionDescription:
 
     def copy(self) -> SessionDescription:
         return copy.deepcopy(self)
+
+
+_SCAN: Any = None
+
+
+def _scanner() -> Any:
+    global _SCAN
+    if _SCAN is None:
+        from callcore.fastpath import load
+
+        _SCAN = load(name="callcore.sip._sipparse").scan_sdp
+    return _SCAN
 
 
 def _parse_o(value: str) -> Origin:
