@@ -98,9 +98,16 @@ async def run_demo(calls: int = 20) -> dict[str, int]:
 @click.option(
     "--agents", default=8, show_default=True, help="Simulated agents in the bank hotline part."
 )
-def demo(calls: int, bank_seconds: float, agents: int) -> None:
+@click.option(
+    "--collections/--no-collections",
+    default=True,
+    show_default=True,
+    help="Run the outbound collections campaign beside the hotline.",
+)
+def demo(calls: int, bank_seconds: float, agents: int, collections: bool) -> None:
     """Run the loopback demo: SIP basics with a built-in caller, then the bank hotline
-    (IVR, queues, agents) against a simulated crowd of callers and agents."""
+    (IVR, queues, agents) against a simulated crowd of callers and agents, with the
+    outbound collections campaign (reminders, predictive agent calls) beside it."""
     from callcore.serve_cli import install_uvloop
 
     install_uvloop()
@@ -109,7 +116,18 @@ def demo(calls: int, bank_seconds: float, agents: int) -> None:
     if bank_seconds > 0:
         from callcore.center.demo_bank import run_bank_demo
 
-        click.echo(f"== part 2: bank hotline, {agents} agents, {bank_seconds:.0f} s of callers ==")
-        summary = asyncio.run(run_bank_demo(bank_seconds, agents=agents, echo=click.echo))
+        alongside = None
+        title = f"== part 2: bank hotline, {agents} agents, {bank_seconds:.0f} s of callers"
+        if collections:
+            from callcore.outbound.demo_collections import run_collections_alongside
+
+            def alongside(center, echo):
+                return run_collections_alongside(center, echo, seconds=bank_seconds * 0.8)
+
+            title += ", collections campaign beside it"
+        click.echo(title + " ==")
+        summary = asyncio.run(
+            run_bank_demo(bank_seconds, agents=agents, echo=click.echo, alongside=alongside)
+        )
         if summary.lost:
             raise SystemExit(f"demo lost {summary.lost} call(s)")

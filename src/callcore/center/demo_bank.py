@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -53,6 +53,7 @@ class DemoSummary:
     queues: dict[str, dict[str, Any]]
     occupancy: float | None
     ivr_outcomes: dict[str, int] = field(default_factory=dict)
+    alongside: Any = None
 
     @property
     def lost(self) -> int:
@@ -93,13 +94,16 @@ async def run_bank_demo(
     every: float = 5.0,
     seed: int = 2026,
     echo: Callable[[str], None] = print,
+    alongside: Callable[[Any, Callable[[str], None]], Awaitable[Any]] | None = None,
 ) -> DemoSummary:
     """Run the bank hotline against the simulated crowd for about ``duration`` s.
 
     ``agents`` simulated agents (extensions 8101...), callers arriving at
     ``rate`` per second for the first part of the run, ``abandon`` = share of
     callers with limited patience. Prints live statistics every ``every`` s
-    and returns a :class:`DemoSummary`.
+    and returns a :class:`DemoSummary`. ``alongside(center, echo)`` runs in the
+    same center while the callers call (the outbound collections campaign of
+    ``callcore demo``); its result is kept in :attr:`DemoSummary.alongside`.
     """
     ex = load_example()
     rng = random.Random(seed)
@@ -146,12 +150,18 @@ async def run_bank_demo(
                 echo(line)
 
     reporter = asyncio.ensure_future(report())
+    side = asyncio.ensure_future(alongside(center, echo)) if alongside is not None else None
     run = asyncio.ensure_future(callers.run(scripts, rate=rate))
     try:
         await asyncio.wait([run], timeout=max(duration - (time.monotonic() - t0), 1.0))
         if not run.done():  # stragglers: give them a little longer, then stop
             await asyncio.wait([run], timeout=10)
     finally:
+        if side is not None:  # the outbound side stops dialing by itself; let it finish
+            await asyncio.wait([side], timeout=60)
+            if not side.done():
+                side.cancel()
+                await asyncio.gather(side, return_exceptions=True)
         reporter.cancel()
         if not run.done():
             run.cancel()
@@ -168,7 +178,12 @@ async def run_bank_demo(
         queues={q: dict(live.totals) for q, live in snap["queues"].items()},
         occupancy=snap["occupancy"],
         ivr_outcomes=dict(Counter(r.outcome.split(":")[0] for r in center.results)),
+        alongside=side.result()
+        if side is not None and side.done() and not side.cancelled() and side.exception() is None
+        else None,
     )
+    if side is not None and side.done() and not side.cancelled() and side.exception() is not None:
+        raise side.exception()
     echo("=== summary")
     for line in _table(snap):
         echo(line)

@@ -424,6 +424,9 @@ class CenterRuntime:
             w.done.set_result("answered" if w.agent_leg is not None else "abandoned")
             if w.agent_leg is None:
                 self.counters.abandoned += 1
+        # carry out the CancelOffer commands caller_hangup queued while the caller is
+        # still known here: they find the ringing offers through it (CANCEL on the wire)
+        self._pump()
         self._live.pop(call.call_id, None)
         self._finish_pending_logouts()
         self._pump()
@@ -648,8 +651,10 @@ class CenterRuntime:
                 await port.hangup()
             elif cmd.kind == "number":
                 outcome = await self.send_to_number(port, cmd.target)
-            else:
-                await port.play("We are sorry, nobody can take your call now. Goodbye.")
+            else:  # hangup: ``target`` is the message (an outbound compliance message)
+                await port.play(
+                    cmd.target or "We are sorry, nobody can take your call now. Goodbye."
+                )
                 await port.hangup()
         except CallError:
             outcome = "abandoned"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -90,6 +91,8 @@ class Call:
         self._refer_listeners: list = []
         self._player: Player | None = None
         self.events: asyncio.Queue[CallEvent] = asyncio.Queue()
+        #: called with every digit the far end sends (opt-out watchers, recorders)
+        self.dtmf_listeners: list[Callable[[str], None]] = []
         self.created_at = time.time()
         self.answered_at: float | None = None
         self.ended_at: float | None = None
@@ -134,6 +137,14 @@ class Call:
             return str(Address.parse(value.split(",")[0], "P-Asserted-Identity").uri)
         except ValueError:
             return None
+
+    @property
+    def onward_max_forwards(self) -> int:
+        """Max-Forwards for a leg placed on this inbound call's behalf (B2BUA,
+        RFC 3261 §16.6): the INVITE's value minus one (69 when it had none). -1 when
+        it arrived with 0: ``Endpoint.dial(..., max_forwards=-1)`` answers 483 unsent."""
+        value = self.invite.max_forwards
+        return (70 if value is None else value) - 1
 
     @property
     def ended(self) -> bool:
@@ -289,6 +300,8 @@ class Call:
     def _on_dtmf(self, digit: str) -> None:
         self.digits.put_nowait(digit)
         self._emit("dtmf", digit)
+        for fn in self.dtmf_listeners:
+            fn(digit)
         if self._player is not None:
             self._player.on_dtmf(digit)
 

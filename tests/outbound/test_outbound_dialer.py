@@ -1,0 +1,210 @@
+"""The live dialer on real SIP (loopback): simulated callees of every kind, simulated
+agents that register and answer, the ACD in between, the compliance gate in front."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+from outbound_helpers import WALL, Center, crowd, records
+
+from callcore.outbound.audit import AuditTrail
+from callcore.outbound.campaign import Campaign, CampaignError
+from callcore.outbound.compliance import DialGate
+from callcore.outbound.dialer import Dialer, DialerError
+from callcore.outbound.records import ContactPool
+from callcore.outbound.simcallees import SimulatedCallees
+from callcore.pacing import ComplianceRules, Progressive
+
+pytestmark = pytest.mark.peer
+
+FAST_RULES = ComplianceRules(min_ring=4.0)  # tests: 4 s of ringing is enough
+
+
+def _campaign(callees: SimulatedCallees, **kw) -> Campaign:
+    base = {
+        "name": "cards-collect",
+        "queue": "outbound",
+        "dial_uri": callees.uri_template(),
+        "ring_timeout": 4.0,
+        "rules": FAST_RULES,
+        "max_lines": 8,
+        "decide_every": 0.25,
+    }
+    base.update(kw)
+    return Campaign(**base)
+
+
+def test_every_kind_of_callee_is_classified_and_only_humans_reach_agents(arun):
+    mix = {"human": 4, "machine": 2, "fax": 1, "busy": 2, "no_answer": 1, "invalid": 1,
+           "rejected": 1}  # fmt: skip
+    numbers = [SimulatedCallees.number(k, i) for k, n in mix.items() for i in range(n)]
+
+    async def main():
+        callees = SimulatedCallees()
+        await callees.start()
+        campaign = _campaign(callees)
+        center = Center(campaign, ["8001", "8002"])
+        await center.start()
+        agents = crowd(center)
+        await agents.start()
+        pool = ContactPool()
+        pool.add(records(numbers))
+        dialer = Dialer(center.runtime, campaign, pool, policy=Progressive(1.5),
+                        wall_clock=lambda: WALL, time_of_day=lambda: 10 * 3600.0,
+                        truth=lambda r: SimulatedCallees.behaviour_of(r.number))  # fmt: skip
+        try:
+            summary = await asyncio.wait_for(dialer.run(), 120)
+        finally:
+            await agents.stop()
+            await center.stop()
+            await callees.stop()
+        return dialer, summary, agents, pool
+
+    dialer, summary, agents, pool = arun(main())
+    want = {"human": "human", "machine": "machine", "fax": "fax", "busy": "busy",
+            "no_answer": "no_answer", "invalid": "invalid_number", "rejected": "rejected"}  # fmt: skip
+    got = Counter()
+    for att in dialer.attempts:
+        kind = SimulatedCallees.behaviour_of(att.number)
+        got[(kind, att.outcome)] += 1
+        assert att.outcome == want[kind], (kind, att)
+        if att.agent_id is not None:
+            assert kind == "human", f"an agent was connected to a {kind}: {att}"
+    assert len(dialer.attempts) == len(numbers)  # each record once: no retry is due yet
+    connected = [a for a in dialer.attempts if a.agent_id is not None]
+    abandoned = [a for a in dialer.attempts if a.abandoned]
+    assert len(connected) + len(abandoned) == mix["human"]
+    assert all(log.max_active <= 1 for log in agents.log.values())  # never two calls at once
+    assert summary["live"] == mix["human"] and summary["dials"] == len(numbers)
+    assert summary["amd_accuracy"] == 1.0
+    assert summary["answers"] == mix["human"] + mix["machine"] + mix["fax"]
+    # every connected human is a completed record; the others wait for their retry
+    st = pool.stats(WALL)
+    assert st.dialing == 0 and st.attempts == len(numbers)
+
+
+def test_a_human_no_agent_can_take_hears_the_compliance_message_and_counts_abandoned(arun):
+    """Two humans answer at once, one agent: the second waits past the 2 s window."""
+
+    async def main():
+        callees = SimulatedCallees()
+        await callees.start()
+        campaign = _campaign(callees, max_lines=2)
+        center = Center(campaign, ["8001"])
+        await center.start()
+        agents = crowd(center, talk=(6.0, 6.0))
+        await agents.start()
+        pool = ContactPool()
+        pool.add(records([SimulatedCallees.number("human", i) for i in range(2)]))
+        gate = DialGate(audit=AuditTrail())
+        dialer = Dialer(center.runtime, campaign, pool, policy=Progressive(2.0), gate=gate,
+                        wall_clock=lambda: WALL, time_of_day=lambda: 10 * 3600.0)  # fmt: skip
+        heard: list[str] = []
+        center.runtime.prompts.render = _spy(center.runtime.prompts.render, heard)
+        try:
+            summary = await asyncio.wait_for(dialer.run(), 90)
+        finally:
+            await agents.stop()
+            await center.stop()
+            await callees.stop()
+        return dialer, summary, heard, gate, pool
+
+    dialer, summary, heard, gate, pool = arun(main())
+    abandoned = [a for a in dialer.attempts if a.abandoned]
+    connected = [a for a in dialer.attempts if a.agent_id is not None]
+    assert len(connected) == 1 and len(abandoned) == 1
+    assert summary["abandons"] == 1 and summary["abandon_rate"] == 0.5
+    assert any("call us back on 95588" in text for text in heard)
+    # the abandoned number may not be called again for 72 hours (Ofcom)
+    number = abandoned[0].number
+    later = gate.evaluate(number, now=WALL + 3600, purpose="collections")
+    assert not later.allowed and later.rule == "abandon_72h"
+    assert pool.state(abandoned[0].record_id).disposition == "abandoned"
+
+
+def test_gate_refusals_are_never_dialed_and_are_audited(arun):
+    async def main():
+        callees = SimulatedCallees()
+        await callees.start()
+        campaign = _campaign(callees)
+        center = Center(campaign, ["8001"])
+        await center.start()
+        agents = crowd(center)
+        await agents.start()
+        blocked = SimulatedCallees.number("human", 1)
+        ok = SimulatedCallees.number("busy", 2)
+        gate = DialGate(audit=AuditTrail())
+        gate.dnc.add(blocked, now=WALL - 10, source="customer request")
+        pool = ContactPool()
+        pool.add(records([blocked, ok]))
+        dialer = Dialer(center.runtime, campaign, pool, gate=gate,
+                        wall_clock=lambda: WALL, time_of_day=lambda: 10 * 3600.0)  # fmt: skip
+        try:
+            await asyncio.wait_for(dialer.run(), 60)
+        finally:
+            await agents.stop()
+            await center.stop()
+            await callees.stop()
+        return dialer, gate, blocked, ok, callees
+
+    dialer, gate, blocked, ok, callees = arun(main())
+    assert [a.number for a in dialer.attempts] == [ok]
+    assert blocked.lstrip("+") not in callees.log.by_number  # never reached the far end
+    rows = gate.audit.query(number=blocked)
+    assert len(rows) == 1 and rows[0].rule == "dnc" and rows[0].campaign == "cards-collect"
+    assert dialer.refusals == 1
+
+
+def test_outside_calling_hours_nothing_is_dialed(arun):
+    async def main():
+        callees = SimulatedCallees()
+        await callees.start()
+        campaign = _campaign(callees)
+        center = Center(campaign, ["8001"])
+        await center.start()
+        pool = ContactPool()
+        pool.add(records([SimulatedCallees.number("human", 1)]))
+        dialer = Dialer(center.runtime, campaign, pool, policy=Progressive(1.0),
+                        time_of_day=lambda: 22 * 3600.0)  # fmt: skip
+        center.runtime.acd.pool.get("agent8001")  # exists, logged out: no agent either
+        for _ in range(4):
+            dialer.decide()
+        await center.stop()
+        await callees.stop()
+        return dialer
+
+    dialer = arun(main())
+    assert dialer.attempts == []
+
+
+def test_campaign_settings_are_validated():
+    with pytest.raises(CampaignError, match="minimum ring"):
+        Campaign("c", queue="q", ring_timeout=10)  # default min ring is 15 s
+    with pytest.raises(CampaignError, match="queue"):
+        Campaign("c", mode="predictive")
+    with pytest.raises(CampaignError, match="machine_message"):
+        Campaign("c", queue="q", machine_action="message")
+    Campaign("c", mode="agentless")  # needs no queue
+
+
+def test_dialer_refuses_a_campaign_whose_queue_is_missing(arun):
+    async def main():
+        campaign = Campaign("c", queue="outbound", rules=FAST_RULES, ring_timeout=4.0)
+        center = Center(campaign, [])
+        other = Campaign("other", queue="nowhere")
+        with pytest.raises(DialerError, match="nowhere"):
+            Dialer(center.runtime, other, ContactPool())
+        with pytest.raises(DialerError, match="flow"):
+            Dialer(center.runtime, Campaign("b", mode="agentless"), ContactPool())
+
+    arun(main())
+
+
+def _spy(render, heard: list[str]):
+    async def wrapped(text: str) -> bytes:
+        heard.append(text)
+        return await render(text)
+
+    return wrapped
