@@ -1,6 +1,8 @@
 """A back-to-back user agent: every call (any number) is placed again towards the
 target given by ``CALLCORE_B2BUA_TARGET`` (``host:port``, default 127.0.0.1:5070)
-and the two legs are bridged with media anchored in callcore.
+and the two legs are bridged with media anchored in callcore. The outbound INVITE
+carries the inbound Max-Forwards minus one; a call that arrives with Max-Forwards 0
+is refused with 483 Too Many Hops (RFC 3261 §16.3).
 
     CALLCORE_B2BUA_TARGET=127.0.0.1:5070 callcore serve examples/b2bua.py --sip udp:127.0.0.1:5060
 """
@@ -20,7 +22,11 @@ OUTCOME_STATUS = {"busy": 486, "no_answer": 480, "rejected": 603, "cancelled": 4
 async def b2bua(call: callcore.Call) -> None:
     dialing = asyncio.ensure_future(
         call.endpoint.dial(
-            f"sip:{call.dialed}@{TARGET}", caller=call.caller_number or "anonymous", timeout=30
+            f"sip:{call.dialed}@{TARGET}",
+            caller=call.caller_number or "anonymous",
+            timeout=30,
+            # the inbound Max-Forwards minus one: a loop through B2BUAs runs out (483)
+            max_forwards=call.onward_max_forwards,
         )
     )
     caller_gone = asyncio.ensure_future(call.wait_hangup())

@@ -8,7 +8,6 @@ register — which logs them in — and answer the calls the ACD offers them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import subprocess
 import wave
@@ -17,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from center_live_helpers import bank_example, check_acd_consistency
-from sip_peers import free_port, need
+from sip_peers import baresip_agents, free_port, need
 
 from callcore.center import BusinessHours
 from callcore.center.events import CallAbandoned, CallAnswered, CallQueued
@@ -28,19 +27,6 @@ pytestmark = [pytest.mark.peer, pytest.mark.slow]
 SCENARIO = Path(__file__).parent / "scenarios" / "uac_ivr_caller.xml"
 PCAPS = Path("/usr/share/sip-tester")
 GOLD = "+8613800000004"  # a gold customer of the example's bank: priority 5
-
-BARESIP_CONFIG = """\
-poll_method epoll
-sip_listen 127.0.0.1:{sip_port}
-sip_trans_def udp
-audio_player aufile,{dir}/heard.wav
-audio_source aufile,{dir}/tone.wav
-audio_alert aufile,/dev/null
-module_path /usr/lib/baresip/modules
-module g711.so
-module aufile.so
-module_app account.so
-"""
 
 
 def _sox(*args: str) -> None:
@@ -78,40 +64,6 @@ async def _sipp(scenario: Path, center_port: int) -> int:
     return await asyncio.wait_for(proc.wait(), 60)
 
 
-@contextlib.asynccontextmanager
-async def _baresip_agents(tmp: Path, center_port: int, extensions: list[str]):
-    need("baresip")
-    _sox("-n", "-r", "8000", "-c", "1", "-b", "16", str(tmp / "tone.wav"), "synth", "60",
-         "sine", "440")  # fmt: skip
-    procs = []
-    try:
-        for ext in extensions:
-            d = tmp / f"baresip-{ext}"
-            d.mkdir()
-            (d / "tone.wav").write_bytes((tmp / "tone.wav").read_bytes())
-            (d / "config").write_text(BARESIP_CONFIG.format(sip_port=free_port(), dir=d))
-            (d / "accounts").write_text(
-                f"<sip:{ext}@127.0.0.1:{center_port}>;auth_user={ext};auth_pass=agent;"
-                "regint=60;answermode=auto\n"
-            )
-            proc = await asyncio.create_subprocess_exec(
-                "baresip", "-f", str(d),
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-            )  # fmt: skip
-            procs.append(proc)
-        yield procs
-    finally:
-        for p in procs:
-            if p.returncode is None:
-                p.terminate()
-        for p in procs:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(p.wait(), 10)
-            if p.returncode is None:
-                p.kill()
-                await p.wait()
-
-
 async def _until(pred, timeout: float = 15.0) -> None:
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
@@ -143,7 +95,7 @@ def test_sipp_callers_walk_the_ivr_and_baresip_agents_answer(tmp_path):
                                               ("b2", "8002", ("general", "collections"))])  # fmt: skip
         await center.start()
         try:
-            async with _baresip_agents(tmp_path, center.port, ["8001", "8002"]):
+            async with baresip_agents(tmp_path, center.port, ["8001", "8002"]):
                 await _until(lambda: center.runtime.snapshot()["agents_logged_in"] == 2)
                 s1 = _scenario(
                     tmp_path, "c1", "+8613900000101", digit="0", pre_ms=300, hold_ms=4000
@@ -185,7 +137,7 @@ def test_vip_overtakes_and_abandons_are_counted(tmp_path):
         center, numbers = _center(tmp_path, [("b3", "8003", ("general",))])
         await center.start()
         try:
-            async with _baresip_agents(tmp_path, center.port, ["8003"]):
+            async with baresip_agents(tmp_path, center.port, ["8003"]):
                 await _until(lambda: center.runtime.snapshot()["agents_logged_in"] == 1)
                 plan = [  # (start s, caller, hold ms after the digit)
                     (0.0, "+8613900000201", 4000),  # A: answered at once

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -131,3 +132,55 @@ def wait_bound(port: int, timeout: float = 10.0) -> None:
                     return
         time.sleep(0.05)
     raise RuntimeError(f"nothing bound udp port {port} within {timeout} s")
+
+
+BARESIP_AGENT_CONFIG = """\
+poll_method epoll
+sip_listen 127.0.0.1:{sip_port}
+sip_trans_def udp
+audio_player aufile,{dir}/heard.wav
+audio_source aufile,{dir}/tone.wav
+audio_alert aufile,/dev/null
+module_path /usr/lib/baresip/modules
+module g711.so
+module aufile.so
+module_app account.so
+"""
+
+
+@contextlib.asynccontextmanager
+async def baresip_agents(
+    tmp: Path, center_port: int, extensions: list[str], password: str = "agent"
+):
+    """baresip agents (``answermode=auto``) registering ``extensions`` with the center at
+    ``center_port`` (digest password ``password``); stopped (unregistering) on exit."""
+    need("baresip")
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(tmp / "tone.wav"), "synth", "60",
+         "sine", "440"], check=True, capture_output=True)  # fmt: skip
+    procs = []
+    try:
+        for ext in extensions:
+            d = tmp / f"baresip-{ext}"
+            d.mkdir()
+            (d / "tone.wav").write_bytes((tmp / "tone.wav").read_bytes())
+            (d / "config").write_text(BARESIP_AGENT_CONFIG.format(sip_port=free_port(), dir=d))
+            (d / "accounts").write_text(
+                f"<sip:{ext}@127.0.0.1:{center_port}>;auth_user={ext};auth_pass={password};"
+                "regint=60;answermode=auto\n"
+            )
+            proc = await asyncio.create_subprocess_exec(
+                "baresip", "-f", str(d),
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            )  # fmt: skip
+            procs.append(proc)
+        yield procs
+    finally:
+        for p in procs:
+            if p.returncode is None:
+                p.terminate()
+        for p in procs:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(p.wait(), 10)
+            if p.returncode is None:
+                p.kill()
+                await p.wait()

@@ -49,7 +49,7 @@ from callcore.sip.transaction import (
     TransactionTimeout,
 )
 from callcore.sip.uri import SipURI, parse_uri
-from callcore.switch import in_dialog, session_timer
+from callcore.switch import in_dialog, info, session_timer
 from callcore.switch.app import App
 from callcore.switch.call import Call, DialResult, Hangup
 from callcore.switch.location import LocationService
@@ -410,6 +410,9 @@ class Endpoint:
             log.warning("no RTP port for %r: %s", call, exc)
             self._reject(call, 503, "No Media Port")
             return False
+        if call.state == "ended":  # CANCELled while the port was bound: it was released
+            await session.close()  # without this session, so close it here
+            return False
         call.session = session
         try:
             call.media = sdplib.answer(
@@ -591,8 +594,7 @@ class Endpoint:
             self._respond(txn, 200)
             call._emit("notify", req)
         elif method == "INFO":
-            self._respond(txn, 200)
-            call._emit("info", req)
+            info.on_info(self, call, req, txn)
         elif method == "OPTIONS":
             self._respond(txn, 200, extra=[("Allow", ALLOW), ("Accept", "application/sdp")])
         elif method in KNOWN_METHODS:
@@ -694,6 +696,7 @@ class Endpoint:
         headers: Iterable[tuple[str, str]] = (),
         asserted_identity: str | None = None,
         privacy: str | None = None,
+        max_forwards: int | None = None,
     ) -> DialResult:
         """Call ``target`` (a SIP URI, or a registered extension as ``sip:EXT@<our host>``).
 
@@ -703,7 +706,18 @@ class Endpoint:
         ``display_name`` go in From; ``asserted_identity`` (a SIP or tel URI, e.g.
         the company number) in P-Asserted-Identity, with ``privacy`` (RFC 3323,
         e.g. ``"id"``) when the number must not be shown.
+
+        ``max_forwards`` is the INVITE's Max-Forwards (default 70). A leg placed on
+        behalf of an inbound call passes ``call.onward_max_forwards`` (its value minus
+        one, RFC 3261 §16.6); below 0 — the inbound INVITE came with 0 — nothing is sent
+        and the result is ``rejected`` with 483 Too Many Hops, for the app to relay.
         """
+        if max_forwards is None:
+            max_forwards = 70
+        elif max_forwards < 0:
+            return DialResult("rejected", 483, "Too Many Hops")
+        elif max_forwards > 255:
+            raise ValueError(f"max_forwards must be at most 255, not {max_forwards}")
         uri, peer = self._resolve_target(target)
         transport = peer.transport
         local_host, _local_port = self.local_address(transport)
@@ -718,7 +732,7 @@ class Endpoint:
         def build(cseq: int, auth: tuple[str, str] | None = None) -> Request:
             h = Headers()
             h.add("Via", f"{self._via(transport)};branch={new_branch()}")
-            h.add("Max-Forwards", "70")
+            h.add("Max-Forwards", str(max_forwards))
             h.add("From", from_value)
             h.add("To", f"<{uri}>")
             h.add("Call-ID", call_id)
@@ -796,6 +810,13 @@ class Endpoint:
             resp = await asyncio.wait_for(asyncio.shield(fut), timeout)
         except TimeoutError:
             self._cancel(invite, peer)
+            if not self._heard_from(fut):
+                # not even a 100 Trying within `timeout`: nobody is there (UDP
+                # reports nothing for a port nobody listens on). Waiting on for
+                # Timer B (32 s) would only make it a 408 "no answer": report the
+                # failure now, and BYE a 2xx should one still come.
+                fut.add_done_callback(lambda f: self._bye_late_2xx(invite, peer, f))
+                return _Round("failed", None, "no response")
             try:
                 resp = await asyncio.wait_for(fut, 64 * self.txl.t1)
             except TimeoutError:
@@ -846,6 +867,13 @@ class Endpoint:
         r = _Round(outcome, resp.status, resp.reason)
         r.response = resp
         return r
+
+    def _heard_from(self, fut: asyncio.Future[Response]) -> bool:
+        """Whether the client transaction behind ``fut`` has had any response."""
+        for txn, f in self._uac.items():
+            if f is fut:
+                return txn.last_response is not None
+        return True  # no longer pending: its final response has just come
 
     def _cancel(self, invite: Request, peer: Peer) -> None:
         h = Headers()
