@@ -7,9 +7,11 @@ level audio with a few silent gaps); divide the mean by 50 for the cost per
 frame, and 20 ms by that for channels per core.
 
 * media-vad: baseline ``webrtcvad.Vad.is_speech`` called directly; our
-  ``WebRtcVad`` wrapper (adds frame-size checking); the level detector
-  (``frame_rms(frame) >= 256``, what AMD uses by default); A1's energy VAD
-  when present.
+  ``WebRtcVad`` wrapper (adds frame-size checking); the level check AMD uses by
+  default (``frame_rms(frame) >= 256``: the fast path's ``energy`` plus a square
+  root); the energy VAD ``callcore.media.energy.EnergyVad`` (``is_speech``: one
+  ``energy`` call against a squared threshold, compiled and pure twin; ``feed``:
+  the streaming form with attack and hangover, compiled).
 * media-amd: ``AnsweringMachineDetector`` with the level detector and with
   webrtcvad, and ``CallProgressAnalyzer`` (FFT tone check on every loud
   frame), each against the same raw-webrtcvad baseline.
@@ -21,9 +23,19 @@ import numpy as np
 import pytest
 import webrtcvad
 
+from callcore import _fastpath_py
+from callcore.fastpath import load
 from callcore.media.amd import AmdConfig, AnsweringMachineDetector
 from callcore.media.cpa import CallProgressAnalyzer
+from callcore.media.energy import EnergyVad
 from callcore.media.vad import WebRtcVad, frame_rms
+
+try:
+    FAST = load(pure=False)
+except ImportError:  # pragma: no cover
+    FAST = None
+
+needs_ext = pytest.mark.skipif(FAST is None, reason="compiled fast path not built")
 
 RATE = 8000
 N = 50
@@ -88,17 +100,39 @@ def test_vad_level_threshold(benchmark):
     benchmark(run)
 
 
+@needs_ext
 @pytest.mark.benchmark(group="media-vad")
-def test_vad_energy_detector(benchmark):
-    energy = pytest.importorskip("callcore.media.energy")
-    cls = getattr(energy, "EnergyDetector", None) or getattr(energy, "EnergyVad", None)
-    if cls is None:
-        pytest.skip("callcore.media.energy has no EnergyDetector/EnergyVad")
-    det = cls()
+def test_vad_energy_is_speech_compiled(benchmark):
+    vad = EnergyVad(threshold=256, fastpath=FAST)
 
     def run():
         for f in FRAMES:
-            det.is_speech(f)
+            vad.is_speech(f)
+
+    benchmark(run)
+    assert [vad.is_speech(f) for f in FRAMES] == [frame_rms(f) > 256 for f in FRAMES]
+
+
+@pytest.mark.benchmark(group="media-vad")
+def test_vad_energy_is_speech_pure(benchmark):
+    vad = EnergyVad(threshold=256, fastpath=_fastpath_py)
+
+    def run():
+        for f in FRAMES:
+            vad.is_speech(f)
+
+    benchmark(run)
+
+
+@needs_ext
+@pytest.mark.benchmark(group="media-vad")
+def test_vad_energy_feed_compiled(benchmark):
+    """The streaming form (attack 2 frames, 200 ms hangover), one frame per call."""
+    vad = EnergyVad(threshold=256, fastpath=FAST)
+
+    def run():
+        for f in FRAMES:
+            vad.feed(f)
 
     benchmark(run)
 

@@ -2,8 +2,9 @@
 
 Run: .venv/bin/pytest benchmarks/bench_media_fastpath.py --benchmark-enable --benchmark-only
 
-* g711-encode / g711-decode: one 20 ms frame (160 samples). Baselines: the
-  stdlib ``audioop`` (C) and a numpy lookup table; ours compiled and pure.
+* g711-{ulaw,alaw}-{encode,decode}: one 20 ms frame (160 samples), μ-law and
+  A-law. Baselines: the stdlib ``audioop`` (C) and a numpy lookup table; ours
+  compiled and pure.
 * mix-32-all / mix-32-3talk: one 20 ms tick of a 32-member conference with
   everyone talking, or 3 talkers and 29 silent members. Baseline: a
   straightforward numpy mix-minus over all 32 frames. Ours: the
@@ -38,64 +39,89 @@ except ImportError:  # pragma: no cover
 needs_ext = pytest.mark.skipif(FAST is None, reason="compiled fast path not built")
 RNG = np.random.default_rng(2026)
 FRAME = (RNG.normal(0, 4000, 160)).astype("<i2").tobytes()
-ULAW = audioop.lin2ulaw(FRAME, 2)
 
-# numpy lookup-table baseline
-_ENC_LUT = np.frombuffer(
-    audioop.lin2ulaw(np.arange(-32768, 32768, dtype="<i2").tobytes(), 2), np.uint8
-)
-_DEC_LUT = np.frombuffer(audioop.ulaw2lin(bytes(range(256)), 2), "<i2")
+# law -> (audioop encoder, audioop decoder); our kernels are <law>_encode / <law>_decode
+AUDIOOP = {
+    "ulaw": (audioop.lin2ulaw, audioop.ulaw2lin),
+    "alaw": (audioop.lin2alaw, audioop.alaw2lin),
+}
+LAWS = list(AUDIOOP)
+CODED = {law: enc(FRAME, 2) for law, (enc, _) in AUDIOOP.items()}
+DECODED = {law: dec(CODED[law], 2) for law, (_, dec) in AUDIOOP.items()}
+
+# numpy lookup-table baseline (tables built from audioop, so bit-exact)
+_ALL = np.arange(-32768, 32768, dtype="<i2").tobytes()
+_ENC_LUT = {law: np.frombuffer(enc(_ALL, 2), np.uint8) for law, (enc, _) in AUDIOOP.items()}
+_DEC_LUT = {
+    law: np.frombuffer(dec(bytes(range(256)), 2), "<i2") for law, (_, dec) in AUDIOOP.items()
+}
 
 
-def np_ulaw_encode(pcm: bytes) -> bytes:
-    return _ENC_LUT[np.frombuffer(pcm, "<i2").astype(np.int32) + 32768].tobytes()
+def np_encode(law: str, pcm: bytes) -> bytes:
+    return _ENC_LUT[law][np.frombuffer(pcm, "<i2").astype(np.int32) + 32768].tobytes()
 
 
-def np_ulaw_decode(data: bytes) -> bytes:
-    return _DEC_LUT[np.frombuffer(data, np.uint8)].tobytes()
+def np_decode(law: str, data: bytes) -> bytes:
+    return _DEC_LUT[law][np.frombuffer(data, np.uint8)].tobytes()
 
 
 # ------------------------------------------------------------------ G.711
+@pytest.mark.parametrize("law", LAWS)
 @pytest.mark.benchmark(group="g711-encode")
-def test_encode_baseline_audioop(benchmark):
-    assert benchmark(audioop.lin2ulaw, FRAME, 2) == ULAW
+def test_encode_baseline_audioop(benchmark, law):
+    benchmark.group = f"g711-{law}-encode"
+    assert benchmark(AUDIOOP[law][0], FRAME, 2) == CODED[law]
 
 
+@pytest.mark.parametrize("law", LAWS)
 @pytest.mark.benchmark(group="g711-encode")
-def test_encode_baseline_numpy_lut(benchmark):
-    assert benchmark(np_ulaw_encode, FRAME) == ULAW
+def test_encode_baseline_numpy_lut(benchmark, law):
+    benchmark.group = f"g711-{law}-encode"
+    assert benchmark(np_encode, law, FRAME) == CODED[law]
 
 
 @needs_ext
+@pytest.mark.parametrize("law", LAWS)
 @pytest.mark.benchmark(group="g711-encode")
-def test_encode_compiled(benchmark):
-    assert benchmark(FAST.ulaw_encode, FRAME) == ULAW
+def test_encode_compiled(benchmark, law):
+    benchmark.group = f"g711-{law}-encode"
+    assert benchmark(getattr(FAST, f"{law}_encode"), FRAME) == CODED[law]
 
 
+@pytest.mark.parametrize("law", LAWS)
 @pytest.mark.benchmark(group="g711-encode")
-def test_encode_pure(benchmark):
-    assert benchmark(_fastpath_py.ulaw_encode, FRAME) == ULAW
+def test_encode_pure(benchmark, law):
+    benchmark.group = f"g711-{law}-encode"
+    assert benchmark(getattr(_fastpath_py, f"{law}_encode"), FRAME) == CODED[law]
 
 
+@pytest.mark.parametrize("law", LAWS)
 @pytest.mark.benchmark(group="g711-decode")
-def test_decode_baseline_audioop(benchmark):
-    benchmark(audioop.ulaw2lin, ULAW, 2)
+def test_decode_baseline_audioop(benchmark, law):
+    benchmark.group = f"g711-{law}-decode"
+    assert benchmark(AUDIOOP[law][1], CODED[law], 2) == DECODED[law]
 
 
+@pytest.mark.parametrize("law", LAWS)
 @pytest.mark.benchmark(group="g711-decode")
-def test_decode_baseline_numpy_lut(benchmark):
-    assert benchmark(np_ulaw_decode, ULAW) == audioop.ulaw2lin(ULAW, 2)
+def test_decode_baseline_numpy_lut(benchmark, law):
+    benchmark.group = f"g711-{law}-decode"
+    assert benchmark(np_decode, law, CODED[law]) == DECODED[law]
 
 
 @needs_ext
+@pytest.mark.parametrize("law", LAWS)
 @pytest.mark.benchmark(group="g711-decode")
-def test_decode_compiled(benchmark):
-    assert benchmark(FAST.ulaw_decode, ULAW) == audioop.ulaw2lin(ULAW, 2)
+def test_decode_compiled(benchmark, law):
+    benchmark.group = f"g711-{law}-decode"
+    assert benchmark(getattr(FAST, f"{law}_decode"), CODED[law]) == DECODED[law]
 
 
+@pytest.mark.parametrize("law", LAWS)
 @pytest.mark.benchmark(group="g711-decode")
-def test_decode_pure(benchmark):
-    assert benchmark(_fastpath_py.ulaw_decode, ULAW) == audioop.ulaw2lin(ULAW, 2)
+def test_decode_pure(benchmark, law):
+    benchmark.group = f"g711-{law}-decode"
+    assert benchmark(getattr(_fastpath_py, f"{law}_decode"), CODED[law]) == DECODED[law]
 
 
 # ----------------------------------------------------------------- mixing
