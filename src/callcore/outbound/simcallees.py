@@ -76,6 +76,8 @@ class CalleeBehaviour:
 class _Log:
     answered: Counter = field(default_factory=Counter)
     by_number: dict[str, str] = field(default_factory=dict)
+    #: dialed number -> (caller number shown, P-Asserted-Identity) of the last call
+    shown: dict[str, tuple[str, str | None]] = field(default_factory=dict)
 
 
 class SimulatedCallees:
@@ -131,6 +133,7 @@ class SimulatedCallees:
     async def _on_call(self, call) -> None:
         kind = self.behaviour_of(call.dialed)
         self.log.by_number[call.dialed] = kind
+        self.log.shown[call.dialed] = (call.caller_number, call.asserted_identity)
         b = self.behaviour
         try:
             if kind == "busy":
