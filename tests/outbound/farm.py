@@ -224,11 +224,14 @@ class Farm:
         *,
         calls_each: int = 1,
         ring_ms: dict[str, int] | None = None,
+        talk_ms: dict[str, int] | None = None,
     ) -> dict[str, list[str]]:
         """Start callees: ``{"human": 3, ...}`` → ``{"human": [uri, uri, uri], ...}``.
 
         Each callee takes ``calls_each`` calls; ``ring_ms`` overrides
-        :data:`RING_MS` per answering behaviour.
+        :data:`RING_MS` per answering behaviour; ``talk_ms`` makes the answering
+        callees of a behaviour hang up themselves that long after answering
+        (``answer_talk_hangup.xml``) instead of waiting for the caller's BYE.
         """
         unknown = set(behaviours) - set(BEHAVIOURS)
         if unknown:
@@ -266,9 +269,12 @@ class Farm:
                 link = workdir / "callee.ulaw"
                 link.unlink(missing_ok=True)
                 link.symlink_to(clip)
-                proc = self._spawn(
-                    behaviour, "answer_play.xml", calls_each, rings[behaviour], workdir
-                )
+                scenario = "answer_play.xml"
+                if talk_ms and behaviour in talk_ms:
+                    text = (SCENARIOS / "answer_talk_hangup.xml").read_text()
+                    scenario = str(workdir / "answer_talk_hangup.xml")
+                    Path(scenario).write_text(text.replace("[talk_ms]", str(talk_ms[behaviour])))
+                proc = self._spawn(behaviour, scenario, calls_each, rings[behaviour], workdir)
                 started.append(proc)
                 uri = f"sip:{behaviour}-{i}@127.0.0.1:{proc.port}"
                 uris[behaviour].append(uri)
