@@ -16,7 +16,7 @@ from callcore.outbound.dialer import campaign_queue
 from callcore.outbound.lists import import_rows
 
 NOON = 12 * 3600.0
-#: a fixed wall clock inside calling hours (Tue 2026-12-01 10:00 Asia/Shanghai)
+#: a fixed wall clock inside calling hours (Mon 2025-12-01 10:00 Asia/Shanghai)
 WALL = 1_764_554_400.0
 
 

@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 from outbound_helpers import WALL, Center, crowd, records
 
+from callcore.center.events import CallAnswered
 from callcore.outbound.audit import AuditTrail
 from callcore.outbound.campaign import Campaign, CampaignError
 from callcore.outbound.compliance import DialGate
@@ -208,3 +209,79 @@ def _spy(render, heard: list[str]):
         return await render(text)
 
     return wrapped
+
+
+def test_agent_disposition_books_an_owned_callback(arun):
+    async def main():
+        callees = SimulatedCallees()
+        await callees.start()
+        campaign = _campaign(callees)
+        center = Center(campaign, ["8001"])
+        await center.start()
+        agents = crowd(center, talk=(1.5, 1.5))
+        await agents.start()
+        pool = ContactPool()
+        recs = records([SimulatedCallees.number("human", 1)])
+        pool.add(recs)
+        gate = DialGate(audit=AuditTrail())
+        dialer = Dialer(center.runtime, campaign, pool, gate=gate, disposition_wait=5.0,
+                        wall_clock=lambda: WALL, time_of_day=lambda: 10 * 3600.0)  # fmt: skip
+        # the agent's desktop sends the wrap-up code once the call is connected
+        center.acd.subscribe(
+            lambda ev: dialer.dispose(recs[0].record_id, "callback", callback_at=WALL + 7200,
+                                      agent_id="agent8001")
+            if isinstance(ev, CallAnswered) else None
+        )  # fmt: skip
+        try:
+            await asyncio.wait_for(dialer.run(), 60)
+        finally:
+            await agents.stop()
+            await center.stop()
+            await callees.stop()
+        return pool, gate, recs[0]
+
+    pool, gate, rec = arun(main())
+    st = pool.state(rec.record_id)
+    assert st.disposition == "callback" and st.owner_agent == "agent8001"
+    assert st.callback_at == WALL + 7200
+    # only the owner gets it when it is due; nobody gets it before
+    assert pool.next_ready(WALL + 3600) is None
+    assert pool.next_ready(WALL + 7300, agent_id="agent9999") is None
+    assert pool.next_ready(WALL + 7300, agent_id="agent8001").record_id == rec.record_id
+    # a callback the debtor asked for starts no 7-day quiet week
+    assert gate.evaluate(rec.number, now=WALL + 7300, purpose="collections").allowed
+
+
+def test_retries_move_to_the_best_hour_learned_for_the_segment(arun):
+    from callcore.outbound.besttime import ContactTimeModel
+
+    model = ContactTimeModel()
+    for how in range(8, 21):  # Monday 08:00-20:00: people answer at 19:00
+        for i in range(40):
+            model.observe(None, "retail", how, contacted=(how == 19 and i % 2 == 0))
+
+    async def main():
+        callees = SimulatedCallees()
+        await callees.start()
+        campaign = _campaign(callees)
+        center = Center(campaign, ["8001"])
+        await center.start()
+        pool = ContactPool()
+        recs = records([SimulatedCallees.number("busy", 1)])
+        pool.add(recs)
+        dialer = Dialer(center.runtime, campaign, pool, gate=DialGate(audit=AuditTrail()),
+                        best_time=model, segment_of=lambda r: "retail",
+                        wall_clock=lambda: WALL, time_of_day=lambda: 10 * 3600.0)  # fmt: skip
+        rec = pool.next_ready(WALL)
+        try:
+            att = await asyncio.wait_for(dialer.launch(rec), 30)
+        finally:
+            await center.stop()
+            await callees.stop()
+        return att, pool, rec
+
+    att, pool, rec = arun(main())
+    assert att.outcome == "busy"
+    # busy retries after 5 minutes by default; the model moves it to Monday 19:00 local
+    assert pool.state(rec.record_id).next_eligible == WALL + 9 * 3600
+    assert model.observations(None, "retail") == 13 * 40 + 1  # the busy attempt was learned

@@ -45,8 +45,11 @@ from callcore.center.runtime import ensure_media
 from callcore.pacing import ComplianceGuard, PacingPolicy, Progressive
 from callcore.switch.call import CallError
 
+from .agent_modes import AgentModes
+from .attempt import Attempt, DialerError
+from .booking import Booking, _refusal_outcome
 from .campaign import Campaign
-from .progress import Outcome, ProgressAnalyzer, Verdict, analyze_call, outcome_from_sip
+from .progress import Outcome, ProgressAnalyzer, analyze_call, outcome_from_sip
 from .tally import CampaignTally, agent_counts
 
 if TYPE_CHECKING:
@@ -58,10 +61,6 @@ __all__ = ["Attempt", "ContactSource", "Dialer", "DialerError", "campaign_queue"
 log = logging.getLogger("callcore.outbound.dialer")
 
 DAY = 86_400.0
-
-
-class DialerError(RuntimeError):
-    """The dialer cannot run as configured (names what is missing)."""
 
 
 class ContactSource(Protocol):
@@ -80,26 +79,6 @@ class ContactSource(Protocol):
 
 #: an agentless flow: runs on an answered human (or machine) call
 Flow = Callable[["Call", Any, "Dialer"], Awaitable[str]]
-
-
-@dataclass(slots=True)
-class Attempt:
-    """One dial attempt, as the dialer saw it (for reports and tests)."""
-
-    record_id: str
-    number: str
-    dialed_at: float
-    outcome: str = "ringing"  #: busy, no_answer, human, machine, fax, ... (classification)
-    status: int | None = None
-    answered_at: float | None = None
-    verdict: Verdict | None = None
-    agent_id: str | None = None
-    connected_after: float | None = None  #: seconds from routing to the agent's answer
-    abandoned: bool = False
-    opted_out: bool = False
-    result: str = ""  #: what happened after classification (answered, abandoned, flow result)
-    call_id: str = ""
-    ended_at: float | None = None
 
 
 def campaign_queue(campaign: Campaign, **overrides: Any) -> QueueConfig:
@@ -128,7 +107,7 @@ class _Flight:
     connected: asyncio.Future | None = None
 
 
-class Dialer:
+class Dialer(AgentModes, Booking):
     """Runs one campaign on ``center`` (see module doc).
 
     ``policy`` — any pacing policy (default: progressive 1:1; ignored in
@@ -142,6 +121,11 @@ class Dialer:
     it is known — a pilot list or a test farm — to measure AMD accuracy.
     ``uri_for`` turns a record into the SIP URI to dial (default:
     ``campaign.dial_uri`` with the number, ``+`` stripped — a carrier trunk).
+    ``disposition_wait`` — how long after a connected call ends the dialer
+    waits for the agent's :meth:`dispose` before booking it as ``completed``.
+    ``best_time`` — a :class:`~callcore.outbound.besttime.ContactTimeModel`:
+    every outcome teaches it, and each retry is moved to the customer's (or
+    ``segment_of(record)``'s) best hour of the week that the gate allows.
     """
 
     def __init__(
@@ -159,6 +143,10 @@ class Dialer:
         truth: Callable[[Any], str | None] | None = None,
         on_attempt: Callable[[Attempt], None] | None = None,
         uri_for: Callable[[Any], str] | None = None,
+        disposition_wait: float = 0.0,
+        best_time: Any = None,
+        segment_of: Callable[[Any], Any] | None = None,
+        default_tz: str = "Asia/Shanghai",
     ) -> None:
         if campaign.mode == "agentless" and flow is None:
             raise DialerError(
@@ -186,6 +174,12 @@ class Dialer:
         self.uri_for = uri_for or (
             lambda rec: campaign.dial_uri.format(number=rec.number.lstrip("+"))
         )
+        self.disposition_wait = disposition_wait
+        self.best_time = best_time
+        self.segment_of = segment_of
+        self.default_tz = default_tz
+        self._dispositions: dict[str, tuple[str, float | None, str | None]] = {}
+        self._awaiting: dict[str, asyncio.Future] = {}
         self.tally = CampaignTally()
         self.attempts: list[Attempt] = []
         self.refusals = 0
@@ -429,98 +423,6 @@ class Dialer:
             self.tally.abandoned(self.now(), self.now() - now)
         return result
 
-    # ------------------------------------------------------ agent-driven modes
-    def preview(self, agent_id: str) -> Any:
-        """Preview mode: the next record for ``agent_id`` (their owned callbacks
-        and pool first), already cleared by the gate — the agent reads it, then
-        :meth:`dial_preview` or :meth:`skip`. ``None`` when nothing is ready."""
-        wall = self.wall()
-        nr = self.contacts.next_ready
-        try:
-            rec = nr(wall, agent_id=agent_id)  # type: ignore[call-arg]
-        except TypeError:
-            rec = nr(wall)
-        if rec is None:
-            return None
-        if self.gate is not None:
-            d = self._check(rec, wall)
-            if not d.allowed:
-                self.refusals += 1
-                self._refused(rec, d, wall)
-                return self.preview(agent_id)
-        return rec
-
-    def skip(self, record: Any, *, until: float | None = None) -> None:
-        """The agent passed on a previewed record: back to the pool (later)."""
-        self.contacts.defer(record.record_id, until if until is not None else self.wall() + 3600)
-
-    async def dial_preview(self, agent_id: str, record: Any) -> Attempt:
-        """Ring the agent, then the previewed customer (company caller id), then bridge."""
-        return await self._two_leg(agent_id, record)
-
-    async def click_to_dial(self, agent_id: str, number: str, *, record_id: str = "") -> Attempt:
-        """Manual / click-to-dial: the gate still applies (DNC, window, caps)."""
-        from types import SimpleNamespace
-
-        rec = SimpleNamespace(record_id=record_id or f"manual:{number}", number=number,
-                              customer_id=None, debt_id=None, timezone=None, fields={})  # fmt: skip
-        if self.gate is not None:
-            d = self._check(rec, self.wall())
-            if not d.allowed:
-                self.refusals += 1
-                att = Attempt(rec.record_id, number, self.now(), outcome="refused")
-                att.result = f"refused:{d.rule}"
-                self.attempts.append(att)
-                return att
-        return await self._two_leg(agent_id, rec, report=bool(record_id))
-
-    async def _two_leg(self, agent_id: str, rec: Any, *, report: bool = True) -> Attempt:
-        from callcore.center.agents import AgentStatus
-
-        from .two_leg import two_leg_call
-
-        acd, now = self.center.acd, self.now()
-        agent = acd.pool.get(agent_id)
-        devices = [self.center._device_uri(d.address) for d in agent.devices]
-        if not devices:
-            raise DialerError(f"agent {agent_id!r} has no device to ring")
-        # not offered inbound calls while on this outbound call
-        acd.set_status(agent_id, AgentStatus.NOT_READY, now, "outbound")
-        att = Attempt(rec.record_id, rec.number, now)
-        self.attempts.append(att)
-        self.tally.dialed(now)
-        try:
-            res = await two_leg_call(
-                self.endpoint,
-                devices[0],
-                self.uri_for(rec),
-                company_number=self.campaign.caller_id,
-                customer_number=rec.number,
-                customer_timeout=self.campaign.ring_timeout,
-                say=self.center.prompts.render,
-            )
-        finally:
-            with contextlib.suppress(Exception):
-                acd.set_status(agent_id, AgentStatus.AVAILABLE, self.now())
-            self.center._pump()
-        att.status = res.customer_status
-        if res.bridged:
-            att.outcome, att.agent_id, att.result = "human", agent_id, "answered"
-            att.answered_at = self.now()
-            self.tally.answered(att.answered_at, 0.0)
-            self.tally.classified("human")
-        elif res.outcome.startswith("agent_"):
-            att.outcome = att.result = res.outcome
-            self.tally.unanswered(self.now(), res.outcome)
-            report = False  # the customer was never dialed
-        else:
-            att.outcome = res.outcome
-            self.tally.unanswered(self.now(), res.outcome)
-        att.ended_at = self.now()
-        if report:
-            self._finish(rec, att)
-        return att
-
     # ------------------------------------------------------------ events
     def _subscribe(self) -> None:
         if not self._subscribed:
@@ -569,33 +471,6 @@ class Dialer:
             await call.play(pcm, interruptible=False)
             await call.hangup()
 
-    # ------------------------------------------------------------ bookkeeping
-    def _finish(self, rec: Any, att: Attempt) -> None:
-        wall = self.wall()
-        outcome = att.outcome
-        if att.opted_out:
-            outcome = "do_not_call"
-        elif att.abandoned:
-            outcome = "abandoned"
-        elif att.agent_id is not None:
-            outcome = "completed"
-        elif att.result == "message_left":
-            outcome = "left_message"
-        if self.gate is not None:  # the attempt counts towards the caps either way
-            self.gate.record_attempt(
-                rec.number,
-                getattr(rec, "customer_id", None),
-                getattr(rec, "debt_id", None),
-                wall,
-                {"abandoned": "abandoned", "completed": "conversation"}.get(outcome, outcome),
-            )
-        try:
-            self.contacts.report(rec.record_id, outcome, wall)
-        except Exception:
-            log.exception("contact pool refused the outcome of %s", rec.record_id)
-        if self.on_attempt is not None:
-            self.on_attempt(att)
-
     def summary(self) -> dict:
         """The campaign's figures so far (dials, outcomes, abandon rate, AMD accuracy)."""
         out: dict[str, Any] = dict(self.tally.summary())
@@ -607,10 +482,6 @@ class Dialer:
             out["connect_p50"] = round(delays[len(delays) // 2], 3)
             out["connect_max"] = round(delays[-1], 3)
         return out
-
-
-def _refusal_outcome(rule: str) -> str:
-    return "do_not_call" if rule in ("dnc", "opted_out", "no_consent") else "refused_by_gate"
 
 
 def time_of_day_in(tz: str, wall_clock: Callable[[], float] = time.time) -> Callable[[], float]:
