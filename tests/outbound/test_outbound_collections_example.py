@@ -42,6 +42,8 @@ def test_sample_list_import_reports_bad_lines_and_keeps_the_rest(tmp_path):
     assert prios == sorted(prios, reverse=True)
 
 
+# one event loop: ~30 s of real calls (the dialer runs on both loops in test_outbound_dialer)
+@pytest.mark.parametrize("loop_factory", ["uvloop"], indirect=True)
 def test_collections_campaign_runs_beside_the_hotline(tmp_path, arun):
     hotline = load_hotline()
 

@@ -285,3 +285,63 @@ def test_retries_move_to_the_best_hour_learned_for_the_segment(arun):
     # busy retries after 5 minutes by default; the model moves it to Monday 19:00 local
     assert pool.state(rec.record_id).next_eligible == WALL + 9 * 3600
     assert model.observations(None, "retail") == 13 * 40 + 1  # the busy attempt was learned
+
+
+def test_machines_get_the_message_after_the_beep(arun):
+    async def main():
+        callees = SimulatedCallees()
+        await callees.start()
+        campaign = _campaign(callees, machine_action="message",
+                             machine_message="Please call your bank on 95588.")  # fmt: skip
+        center = Center(campaign, ["8001"])
+        await center.start()
+        pool = ContactPool()
+        pool.add(records([SimulatedCallees.number("machine", 1)]))
+        heard: list[str] = []
+        center.runtime.prompts.render = _spy(center.runtime.prompts.render, heard)
+        dialer = Dialer(center.runtime, campaign, pool, wall_clock=lambda: WALL,
+                        time_of_day=lambda: 10 * 3600.0)  # fmt: skip
+        try:
+            att = await asyncio.wait_for(dialer.launch(pool.next_ready(WALL)), 60)
+        finally:
+            await center.stop()
+            await callees.stop()
+        return att, heard, pool
+
+    att, heard, pool = arun(main())
+    assert att.outcome == "machine" and att.result == "message_left"
+    assert att.verdict is not None and att.verdict.beep_at_ms is not None
+    # the simulated greeting is 12 words of 450 ms, then the beep: the message came after
+    assert att.verdict.beep_at_ms >= 12 * 450
+    assert heard == ["Please call your bank on 95588."]
+    assert pool.state(att.record_id).disposition == "left_message"
+
+
+def test_pacing_refusals_at_the_abandon_cap_are_audited(arun):
+    async def main():
+        callees = SimulatedCallees()
+        await callees.start()
+        campaign = _campaign(callees)
+        center = Center(campaign, ["8001", "8002"])
+        await center.start()
+        agents = crowd(center)
+        await agents.start()
+        pool = ContactPool()
+        pool.add(records([SimulatedCallees.number("busy", i) for i in range(8)]))
+        gate = DialGate(audit=AuditTrail())
+        dialer = Dialer(center.runtime, campaign, pool, gate=gate, policy=Progressive(3.0),
+                        wall_clock=lambda: WALL, time_of_day=lambda: 10 * 3600.0)  # fmt: skip
+        dialer.tally.live, dialer.tally.abandons = 40, 20  # 50 % abandoned so far: over the cap
+        try:
+            launched = dialer.decide()
+            await dialer.drain()
+        finally:
+            await agents.stop()
+            await center.stop()
+            await callees.stop()
+        return launched, gate
+
+    launched, gate = arun(main())
+    assert launched == 2  # one per idle agent, not the policy's three per agent
+    rows = gate.audit.query(rule="abandon_rate")
+    assert len(rows) == 1 and rows[0].campaign == "cards-collect" and rows[0].decision == "refused"

@@ -252,7 +252,17 @@ class Dialer(AgentModes, Booking):
             state = self.tally.pacing_state(
                 now, self.time_of_day(), agent_counts(self.agents(), now)
             )
+            limited = self.policy.limited_decisions
             n = self.policy.decide(state, now)
+            if self.policy.limited_decisions > limited and self.gate is not None:
+                # the abandon-rate cap held calls back: the compliance team sees it too
+                self.gate.audit_pacing_refusal(
+                    now=self.wall(),
+                    campaign=self.campaign.name,
+                    purpose=self.campaign.purpose,
+                    reason=f"abandon-rate cap {self.campaign.rules.abandon_cap:.0%} reached: "
+                    f"dialing only for idle agents ({n} now)",
+                )
         else:
             n = 1 << 30 if self.campaign.rules.may_call(self.time_of_day()) else 0
         n = min(n, self.campaign.max_lines - len(self._tasks))
