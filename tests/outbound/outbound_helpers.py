@@ -3,8 +3,10 @@ simulated agents (SIP accounts that register and answer), and contact records.""
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Iterable
+from types import SimpleNamespace
 
 from callcore import App, Endpoint
 from callcore.center import Acd, AgentTimers
@@ -14,8 +16,11 @@ from callcore.center.runtime import CenterRuntime
 from callcore.outbound.campaign import Campaign
 from callcore.outbound.dialer import campaign_queue
 from callcore.outbound.lists import import_rows
+from callcore.outbound.simcallees import CalleeBehaviour, SimulatedCallees
+from callcore.pacing import ComplianceRules
 
 NOON = 12 * 3600.0
+FAST_RULES = ComplianceRules(min_ring=4.0)  # tests: 4 s of ringing is enough
 #: a fixed wall clock inside calling hours (Mon 2025-12-01 10:00 Asia/Shanghai)
 WALL = 1_764_554_400.0
 
@@ -66,3 +71,29 @@ def records(numbers: Iterable[str], **fields):
     report = import_rows(rows, default_country="CN")
     assert not report.errors, report.errors
     return report.records
+
+
+@contextlib.asynccontextmanager
+async def scene(extensions=("8001",), *, talk=(1.0, 2.0), agents: bool = True,
+                callees: CalleeBehaviour | None = None, **campaign_kw):  # fmt: skip
+    """Simulated callees + a center with ``extensions`` in the campaign queue (and,
+    with ``agents``, simulated agents registered for them); stopped on exit. Yields a
+    namespace with ``callees``, ``campaign``, ``center`` and ``agents``."""
+    people = SimulatedCallees(behaviour=callees)
+    await people.start()
+    settings = {"name": "cards-collect", "queue": "outbound", "dial_uri": people.uri_template(),
+                "ring_timeout": 4.0, "rules": FAST_RULES, "max_lines": 8,
+                "decide_every": 0.25, **campaign_kw}  # fmt: skip
+    campaign = Campaign(**settings)
+    center = Center(campaign, extensions)
+    await center.start()
+    team = crowd(center, talk=talk) if agents else None
+    if team is not None:
+        await team.start()
+    try:
+        yield SimpleNamespace(callees=people, campaign=campaign, center=center, agents=team)
+    finally:
+        if team is not None:
+            await team.stop()
+        await center.stop()
+        await people.stop()

@@ -7,7 +7,7 @@ import asyncio
 from collections import Counter
 
 import pytest
-from outbound_helpers import WALL, Center, crowd, records
+from outbound_helpers import FAST_RULES, WALL, Center, records, scene
 
 from callcore.center.events import CallAnswered
 from callcore.outbound.audit import AuditTrail
@@ -16,25 +16,9 @@ from callcore.outbound.compliance import DialGate
 from callcore.outbound.dialer import Dialer, DialerError
 from callcore.outbound.records import ContactPool
 from callcore.outbound.simcallees import SimulatedCallees
-from callcore.pacing import ComplianceRules, Progressive
+from callcore.pacing import Progressive
 
 pytestmark = pytest.mark.peer
-
-FAST_RULES = ComplianceRules(min_ring=4.0)  # tests: 4 s of ringing is enough
-
-
-def _campaign(callees: SimulatedCallees, **kw) -> Campaign:
-    base = {
-        "name": "cards-collect",
-        "queue": "outbound",
-        "dial_uri": callees.uri_template(),
-        "ring_timeout": 4.0,
-        "rules": FAST_RULES,
-        "max_lines": 8,
-        "decide_every": 0.25,
-    }
-    base.update(kw)
-    return Campaign(**base)
 
 
 def test_every_kind_of_callee_is_classified_and_only_humans_reach_agents(arun):
@@ -43,25 +27,14 @@ def test_every_kind_of_callee_is_classified_and_only_humans_reach_agents(arun):
     numbers = [SimulatedCallees.number(k, i) for k, n in mix.items() for i in range(n)]
 
     async def main():
-        callees = SimulatedCallees()
-        await callees.start()
-        campaign = _campaign(callees)
-        center = Center(campaign, ["8001", "8002"])
-        await center.start()
-        agents = crowd(center)
-        await agents.start()
-        pool = ContactPool()
-        pool.add(records(numbers))
-        dialer = Dialer(center.runtime, campaign, pool, policy=Progressive(1.5),
-                        wall_clock=lambda: WALL, time_of_day=lambda: 10 * 3600.0,
-                        truth=lambda r: SimulatedCallees.behaviour_of(r.number))  # fmt: skip
-        try:
+        async with scene(["8001", "8002"]) as sc:
+            pool = ContactPool()
+            pool.add(records(numbers))
+            dialer = Dialer(sc.center.runtime, sc.campaign, pool, policy=Progressive(1.5),
+                            wall_clock=lambda: WALL, time_of_day=lambda: 10 * 3600.0,
+                            truth=lambda r: SimulatedCallees.behaviour_of(r.number))  # fmt: skip
             summary = await asyncio.wait_for(dialer.run(), 120)
-        finally:
-            await agents.stop()
-            await center.stop()
-            await callees.stop()
-        return dialer, summary, agents, pool
+        return dialer, summary, sc.agents, pool
 
     dialer, summary, agents, pool = arun(main())
     want = {"human": "human", "machine": "machine", "fax": "fax", "busy": "busy",
@@ -90,26 +63,16 @@ def test_a_human_no_agent_can_take_hears_the_compliance_message_and_counts_aband
     """Two humans answer at once, one agent: the second waits past the 2 s window."""
 
     async def main():
-        callees = SimulatedCallees()
-        await callees.start()
-        campaign = _campaign(callees, max_lines=2)
-        center = Center(campaign, ["8001"])
-        await center.start()
-        agents = crowd(center, talk=(6.0, 6.0))
-        await agents.start()
-        pool = ContactPool()
-        pool.add(records([SimulatedCallees.number("human", i) for i in range(2)]))
-        gate = DialGate(audit=AuditTrail())
-        dialer = Dialer(center.runtime, campaign, pool, policy=Progressive(2.0), gate=gate,
-                        wall_clock=lambda: WALL, time_of_day=lambda: 10 * 3600.0)  # fmt: skip
-        heard: list[str] = []
-        center.runtime.prompts.render = _spy(center.runtime.prompts.render, heard)
-        try:
+        async with scene(talk=(6.0, 6.0), max_lines=2) as sc:
+            pool = ContactPool()
+            pool.add(records([SimulatedCallees.number("human", i) for i in range(2)]))
+            gate = DialGate(audit=AuditTrail())
+            dialer = Dialer(sc.center.runtime, sc.campaign, pool, policy=Progressive(2.0),
+                            gate=gate, wall_clock=lambda: WALL,
+                            time_of_day=lambda: 10 * 3600.0)  # fmt: skip
+            heard: list[str] = []
+            sc.center.runtime.prompts.render = _spy(sc.center.runtime.prompts.render, heard)
             summary = await asyncio.wait_for(dialer.run(), 90)
-        finally:
-            await agents.stop()
-            await center.stop()
-            await callees.stop()
         return dialer, summary, heard, gate, pool
 
     dialer, summary, heard, gate, pool = arun(main())
@@ -127,28 +90,17 @@ def test_a_human_no_agent_can_take_hears_the_compliance_message_and_counts_aband
 
 def test_gate_refusals_are_never_dialed_and_are_audited(arun):
     async def main():
-        callees = SimulatedCallees()
-        await callees.start()
-        campaign = _campaign(callees)
-        center = Center(campaign, ["8001"])
-        await center.start()
-        agents = crowd(center)
-        await agents.start()
         blocked = SimulatedCallees.number("human", 1)
         ok = SimulatedCallees.number("busy", 2)
         gate = DialGate(audit=AuditTrail())
         gate.dnc.add(blocked, now=WALL - 10, source="customer request")
-        pool = ContactPool()
-        pool.add(records([blocked, ok]))
-        dialer = Dialer(center.runtime, campaign, pool, gate=gate,
-                        wall_clock=lambda: WALL, time_of_day=lambda: 10 * 3600.0)  # fmt: skip
-        try:
+        async with scene() as sc:
+            pool = ContactPool()
+            pool.add(records([blocked, ok]))
+            dialer = Dialer(sc.center.runtime, sc.campaign, pool, gate=gate,
+                            wall_clock=lambda: WALL, time_of_day=lambda: 10 * 3600.0)  # fmt: skip
             await asyncio.wait_for(dialer.run(), 60)
-        finally:
-            await agents.stop()
-            await center.stop()
-            await callees.stop()
-        return dialer, gate, blocked, ok, callees
+        return dialer, gate, blocked, ok, sc.callees
 
     dialer, gate, blocked, ok, callees = arun(main())
     assert [a.number for a in dialer.attempts] == [ok]
@@ -160,24 +112,22 @@ def test_gate_refusals_are_never_dialed_and_are_audited(arun):
 
 def test_outside_calling_hours_nothing_is_dialed(arun):
     async def main():
-        callees = SimulatedCallees()
-        await callees.start()
-        campaign = _campaign(callees)
-        center = Center(campaign, ["8001"])
-        await center.start()
-        pool = ContactPool()
-        pool.add(records([SimulatedCallees.number("human", 1)]))
-        dialer = Dialer(center.runtime, campaign, pool, policy=Progressive(1.0),
-                        time_of_day=lambda: 22 * 3600.0)  # fmt: skip
-        center.runtime.acd.pool.get("agent8001")  # exists, logged out: no agent either
-        for _ in range(4):
-            dialer.decide()
-        await center.stop()
-        await callees.stop()
-        return dialer
+        async with scene(["8001", "8002"]) as sc:
+            await _agents_ready(sc.center, 2)
+            pool = ContactPool()
+            pool.add(records([SimulatedCallees.number("busy", i) for i in range(4)]))
+            clock = {"tod": 22 * 3600.0}
+            dialer = Dialer(sc.center.runtime, sc.campaign, pool, policy=Progressive(1.0),
+                            wall_clock=lambda: WALL, time_of_day=lambda: clock["tod"])  # fmt: skip
+            at_night = [dialer.decide() for _ in range(4)]
+            clock["tod"] = 10 * 3600.0  # the control: the same dialer in the morning
+            morning = dialer.decide()
+            await dialer.drain()
+        return at_night, morning
 
-    dialer = arun(main())
-    assert dialer.attempts == []
+    at_night, morning = arun(main())
+    assert at_night == [0, 0, 0, 0]
+    assert morning == 2  # one per idle agent
 
 
 def test_campaign_settings_are_validated():
@@ -213,34 +163,42 @@ def _spy(render, heard: list[str]):
 
 def test_agent_disposition_books_an_owned_callback(arun):
     async def main():
-        callees = SimulatedCallees()
-        await callees.start()
-        campaign = _campaign(callees)
-        center = Center(campaign, ["8001"])
-        await center.start()
-        agents = crowd(center, talk=(1.5, 1.5))
-        await agents.start()
-        pool = ContactPool()
-        recs = records([SimulatedCallees.number("human", 1)])
-        pool.add(recs)
-        gate = DialGate(audit=AuditTrail())
-        dialer = Dialer(center.runtime, campaign, pool, gate=gate, disposition_wait=5.0,
-                        wall_clock=lambda: WALL, time_of_day=lambda: 10 * 3600.0)  # fmt: skip
-        # the agent's desktop sends the wrap-up code once the call is connected
-        center.acd.subscribe(
-            lambda ev: dialer.dispose(recs[0].record_id, "callback", callback_at=WALL + 7200,
-                                      agent_id="agent8001")
-            if isinstance(ev, CallAnswered) else None
-        )  # fmt: skip
-        try:
-            await asyncio.wait_for(dialer.run(), 60)
-        finally:
-            await agents.stop()
-            await center.stop()
-            await callees.stop()
+        async with scene(talk=(1.5, 1.5)) as sc:
+            pool = ContactPool()
+            recs = records([SimulatedCallees.number("human", 1)])
+            pool.add(recs)
+            gate = DialGate(audit=AuditTrail())
+            dialer = Dialer(sc.center.runtime, sc.campaign, pool, gate=gate,
+                            disposition_wait=5.0, wall_clock=lambda: WALL,
+                            time_of_day=lambda: 10 * 3600.0)  # fmt: skip
+            await _with_disposition(sc, dialer, recs)
         return pool, gate, recs[0]
 
     pool, gate, rec = arun(main())
+    _check_callback(pool, gate, rec)
+
+
+async def _with_disposition(sc, dialer, recs):
+    """The agent's desktop sends the wrap-up code once the call is connected."""
+
+    def desktop(ev) -> None:
+        if isinstance(ev, CallAnswered):
+            dialer.dispose(recs[0].record_id, "callback", callback_at=WALL + 7200,
+                           agent_id="agent8001")  # fmt: skip
+
+    sc.center.acd.subscribe(desktop)
+    await asyncio.wait_for(dialer.run(), 60)
+
+
+async def _agents_ready(center, n: int) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 10
+    while sum(a.status.value == "available" for a in center.acd.pool) < n:
+        assert loop.time() < end, "agents did not log in"
+        await asyncio.sleep(0.05)
+
+
+def _check_callback(pool, gate, rec):
     st = pool.state(rec.record_id)
     assert st.disposition == "callback" and st.owner_agent == "agent8001"
     assert st.callback_at == WALL + 7200
@@ -261,23 +219,15 @@ def test_retries_move_to_the_best_hour_learned_for_the_segment(arun):
             model.observe(None, "retail", how, contacted=(how == 19 and i % 2 == 0))
 
     async def main():
-        callees = SimulatedCallees()
-        await callees.start()
-        campaign = _campaign(callees)
-        center = Center(campaign, ["8001"])
-        await center.start()
-        pool = ContactPool()
-        recs = records([SimulatedCallees.number("busy", 1)])
-        pool.add(recs)
-        dialer = Dialer(center.runtime, campaign, pool, gate=DialGate(audit=AuditTrail()),
-                        best_time=model, segment_of=lambda r: "retail",
-                        wall_clock=lambda: WALL, time_of_day=lambda: 10 * 3600.0)  # fmt: skip
-        rec = pool.next_ready(WALL)
-        try:
+        async with scene(agents=False) as sc:
+            pool = ContactPool()
+            pool.add(records([SimulatedCallees.number("busy", 1)]))
+            dialer = Dialer(sc.center.runtime, sc.campaign, pool,
+                            gate=DialGate(audit=AuditTrail()), best_time=model,
+                            segment_of=lambda r: "retail", wall_clock=lambda: WALL,
+                            time_of_day=lambda: 10 * 3600.0)  # fmt: skip
+            rec = pool.next_ready(WALL)
             att = await asyncio.wait_for(dialer.launch(rec), 30)
-        finally:
-            await center.stop()
-            await callees.stop()
         return att, pool, rec
 
     att, pool, rec = arun(main())
@@ -289,23 +239,15 @@ def test_retries_move_to_the_best_hour_learned_for_the_segment(arun):
 
 def test_machines_get_the_message_after_the_beep(arun):
     async def main():
-        callees = SimulatedCallees()
-        await callees.start()
-        campaign = _campaign(callees, machine_action="message",
-                             machine_message="Please call your bank on 95588.")  # fmt: skip
-        center = Center(campaign, ["8001"])
-        await center.start()
-        pool = ContactPool()
-        pool.add(records([SimulatedCallees.number("machine", 1)]))
-        heard: list[str] = []
-        center.runtime.prompts.render = _spy(center.runtime.prompts.render, heard)
-        dialer = Dialer(center.runtime, campaign, pool, wall_clock=lambda: WALL,
-                        time_of_day=lambda: 10 * 3600.0)  # fmt: skip
-        try:
+        message = "Please call your bank on 95588."
+        async with scene(agents=False, machine_action="message", machine_message=message) as sc:
+            pool = ContactPool()
+            pool.add(records([SimulatedCallees.number("machine", 1)]))
+            heard: list[str] = []
+            sc.center.runtime.prompts.render = _spy(sc.center.runtime.prompts.render, heard)
+            dialer = Dialer(sc.center.runtime, sc.campaign, pool, wall_clock=lambda: WALL,
+                            time_of_day=lambda: 10 * 3600.0)  # fmt: skip
             att = await asyncio.wait_for(dialer.launch(pool.next_ready(WALL)), 60)
-        finally:
-            await center.stop()
-            await callees.stop()
         return att, heard, pool
 
     att, heard, pool = arun(main())
@@ -319,26 +261,17 @@ def test_machines_get_the_message_after_the_beep(arun):
 
 def test_pacing_refusals_at_the_abandon_cap_are_audited(arun):
     async def main():
-        callees = SimulatedCallees()
-        await callees.start()
-        campaign = _campaign(callees)
-        center = Center(campaign, ["8001", "8002"])
-        await center.start()
-        agents = crowd(center)
-        await agents.start()
-        pool = ContactPool()
-        pool.add(records([SimulatedCallees.number("busy", i) for i in range(8)]))
-        gate = DialGate(audit=AuditTrail())
-        dialer = Dialer(center.runtime, campaign, pool, gate=gate, policy=Progressive(3.0),
-                        wall_clock=lambda: WALL, time_of_day=lambda: 10 * 3600.0)  # fmt: skip
-        dialer.tally.live, dialer.tally.abandons = 40, 20  # 50 % abandoned so far: over the cap
-        try:
+        async with scene(["8001", "8002"]) as sc:
+            await _agents_ready(sc.center, 2)
+            pool = ContactPool()
+            pool.add(records([SimulatedCallees.number("busy", i) for i in range(8)]))
+            gate = DialGate(audit=AuditTrail())
+            dialer = Dialer(sc.center.runtime, sc.campaign, pool, gate=gate,
+                            policy=Progressive(3.0), wall_clock=lambda: WALL,
+                            time_of_day=lambda: 10 * 3600.0)  # fmt: skip
+            dialer.tally.live, dialer.tally.abandons = 40, 20  # 50 % abandoned: over the cap
             launched = dialer.decide()
             await dialer.drain()
-        finally:
-            await agents.stop()
-            await center.stop()
-            await callees.stop()
         return launched, gate
 
     launched, gate = arun(main())

@@ -8,25 +8,13 @@ import threading
 import time
 
 import pytest
-from sip_peers import free_port, need
+from sip_peers import BARESIP_AGENT_CONFIG, free_port, need
 
 from callcore import App, Endpoint
 
 pytestmark = [pytest.mark.peer, pytest.mark.slow]
 
-BARESIP_CONFIG = """\
-poll_method epoll
-sip_listen 127.0.0.1:{sip_port}
-sip_trans_def udp
-audio_player aufile,{dir}/heard.wav
-audio_source aufile,{dir}/tone.wav
-audio_alert aufile,/dev/null
-module_path /usr/lib/baresip/modules
-module g711.so
-module aufile.so
-module_app account.so
-module_app menu.so
-"""
+BARESIP_CONFIG = BARESIP_AGENT_CONFIG + "module_app menu.so\n"  # menu: /dial from -e
 
 
 def test_baresip_registers_with_digest_calls_and_hangs_up(tmp_path, arun):

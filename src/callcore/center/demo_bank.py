@@ -29,16 +29,16 @@ from .live import BeepPrompts
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "bank_hotline.py"
 
 
-def load_example(path: Path = EXAMPLE) -> ModuleType:
-    """Import ``examples/bank_hotline.py`` (the demo runs the example itself)."""
-    if "bank_hotline" in sys.modules:
-        return sys.modules["bank_hotline"]
+def load_example(path: Path = EXAMPLE, name: str = "bank_hotline") -> ModuleType:
+    """Import an example file of the checkout (the demo runs the examples themselves)."""
+    if name in sys.modules:
+        return sys.modules[name]
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: run the demo from a callcore checkout")
-    spec = importlib.util.spec_from_file_location("bank_hotline", path)
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["bank_hotline"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 

@@ -12,8 +12,6 @@ rules let the demo dial whatever the real time is.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -22,6 +20,7 @@ from types import ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from callcore.center.demo_bank import load_example as load_module
 from callcore.pacing import ComplianceRules
 
 from .dialer import campaign_queue
@@ -33,16 +32,7 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 
 def load_example(path: Path = EXAMPLE) -> ModuleType:
     """Import ``examples/collections_campaign.py``."""
-    if "collections_campaign" in sys.modules:
-        return sys.modules["collections_campaign"]
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found: run the demo from a callcore checkout")
-    spec = importlib.util.spec_from_file_location("collections_campaign", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["collections_campaign"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_module(path, "collections_campaign")
 
 
 def pinned_clock(at: dt.datetime) -> Callable[[], float]:
