@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,16 +79,23 @@ def process(args: list[str], **kw):
 
 
 def sipp_uac(
-    port: int, rate: int, calls: int, *, hold_ms: int = 0, timeout: int = 60
+    port: int,
+    rate: int,
+    calls: int,
+    *,
+    hold_ms: int = 0,
+    timeout: int = 60,
+    extra_args: Sequence[str] = (),
 ) -> dict[str, int]:
-    """Run SIPp's uac; return cumulative counters from its statistics file."""
+    """Run SIPp's uac (plus ``extra_args``); return cumulative counters from its
+    statistics file."""
     with tempfile.TemporaryDirectory() as tmp:
         stat = Path(tmp) / "stat.csv"
         args = [
             "sipp", "-sn", "uac", f"127.0.0.1:{port}", "-i", "127.0.0.1", "-p", str(free_port()),
             "-r", str(rate), "-m", str(calls), "-l", str(max(rate * 4, 1000)), "-d", str(hold_ms),
             "-nostdin", "-timeout", str(timeout), "-max_socket", "1000",
-            "-trace_stat", "-stf", str(stat), "-fd", "1",
+            "-trace_stat", "-stf", str(stat), "-fd", "1", *extra_args,
         ]  # fmt: skip
         subprocess.run(
             args,
@@ -111,12 +119,18 @@ def sipp_uac(
     }
 
 
+def step_passed(res: dict[str, int], calls: int) -> bool:
+    """The pass rule of a rate step: every call succeeded and SIPp counted no
+    retransmission (a retransmission means the target fell behind)."""
+    return res["successful"] == calls and res["failed"] == 0 and res["retransmissions"] == 0
+
+
 def max_rate(port: int, rates: list[int], seconds: float) -> tuple[int, list[dict]]:
     best, trail = 0, []
     for rate in rates:
         calls = int(rate * seconds)
         res = sipp_uac(port, rate, calls)
-        ok = res["successful"] == calls and res["failed"] == 0 and res["retransmissions"] == 0
+        ok = step_passed(res, calls)
         trail.append({"rate": rate, "calls": calls, **res, "pass": ok})
         print(
             f"    {rate:>6} cps x {calls:>6} calls: {res}  {'PASS' if ok else 'FAIL'}", flush=True

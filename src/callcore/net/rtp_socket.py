@@ -97,7 +97,7 @@ class RtpEndpoint:
         rtcp_interval: float = 5.0,
         clock: Callable[[], float] = time.time,
         queue_size: int = 1000,
-        max_attempts: int = 32,
+        max_attempts: int = 512,
     ) -> RtpEndpoint:
         """Bind a port pair from ``pool`` on ``host`` and start RTCP.
 
@@ -126,13 +126,16 @@ class RtpEndpoint:
                     rtcp, _ = await loop.create_datagram_endpoint(
                         lambda ep=ep: _Proto(ep._rtcp_received), local_addr=(host, port + 1)
                     )
-                except OSError:
+                except BaseException:  # refused, or cancelled while binding
                     rtp.close()
                     raise
             except OSError as exc:
                 pool.release(port)
                 last_exc = exc
                 continue
+            except BaseException:  # cancelled (the call was given up): give the pair back
+                pool.release(port)
+                raise
             ep._rtp, ep._rtcp = rtp, rtcp
             ep.host = host
             if remote is not None:

@@ -75,6 +75,7 @@ async def run_collections_alongside(
             time_of_day=lambda: (wall() - ten.timestamp() + 10 * 3600) % 86400,
             ring_timeout=ring_timeout,
             rules=rules,
+            talk_samples=(2.0, 3.0, 4.0, 5.0, 6.0),  # the simulated agents talk 2-6 s
             truth=lambda rec: SimulatedCallees.behaviour_of(rec.number),
         )
         echo(

@@ -155,7 +155,24 @@ class _Bridge:
         await notify_refer(ep, referrer, 100, "Trying", final=False)
         if kept.session is not None:
             kept.session.source = ep.music_on_hold()
-        res = await ep.dial(refer.target, caller=kept.caller_number or "callcore", timeout=30)
+        dialing = asyncio.ensure_future(
+            ep.dial(refer.target, caller=kept.caller_number or "callcore", timeout=30)
+        )
+        kept_gone = asyncio.ensure_future(kept.wait_hangup())
+        try:
+            await asyncio.wait([dialing, kept_gone], return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            dialing.cancel()
+            raise
+        finally:
+            kept_gone.cancel()
+        if not dialing.done():
+            # the kept party hung up while the target rang: CANCEL the target now rather
+            # than let it ring until the dial times out (a 2xx crossing it gets a BYE)
+            dialing.cancel()
+            await notify_refer(ep, referrer, 487, "Request Terminated", final=True)
+            return
+        res = dialing.result()
         if not res.answered or res.call is None:
             status = res.status if res.status and res.status >= 300 else 480
             await notify_refer(ep, referrer, status, res.reason or res.outcome, final=True)

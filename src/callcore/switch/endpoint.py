@@ -398,6 +398,15 @@ class Endpoint:
         task = asyncio.get_running_loop().create_task(self._run_inbound(route.handler, call))
         self._handler_tasks.add(task)
         task.add_done_callback(self._handler_tasks.discard)
+        # RFC 3261 §17.2.1: 100 Trying unless the handler responds within 200 ms (a B2BUA
+        # waiting for its far end): else the caller retransmits the INVITE from 500 ms on
+        asyncio.get_running_loop().call_later(0.2, self._trying, call)
+
+    def _trying(self, call: Call) -> None:
+        txn = call.server_txn
+        if call.state == "new" and txn is not None and txn.last_response is None:
+            self._respond(txn, 100)
+            self._rearm()
 
     async def _open_inbound_media(self, call: Call) -> bool:
         """Bind an RTP port, answer the offer on it; False (call rejected) if impossible."""
