@@ -43,6 +43,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests benchmarks examples
 
 bench: sysdeps $(STAMP)
+	$(PY) -m pip install -q sippy  # the B2BUA baseline of benchmarks/b2bua_cps.py
 	$(PY) -m pytest benchmarks --benchmark-enable --benchmark-only -p no:cacheprovider
 
 clean:
