@@ -42,6 +42,7 @@ from callcore.center.events import CallAbandoned, CallAnswered, CallOverflowed
 from callcore.center.live import LiveCallPort
 from callcore.center.queue import OverflowTarget, QueueConfig
 from callcore.center.runtime import ensure_media
+from callcore.net.port_pool import PortPoolExhausted
 from callcore.pacing import ComplianceGuard, PacingPolicy, Progressive
 from callcore.switch.call import CallError
 
@@ -333,7 +334,7 @@ class Dialer(AgentModes, Booking):
                 timeout=c.ring_timeout,
                 asserted_identity=f"tel:{c.caller_id}",
             )
-        except (OSError, CallError, ValueError) as e:
+        except (OSError, CallError, ValueError, PortPoolExhausted) as e:  # booked as a failure
             log.warning("dialing %s failed: %s", rec.number, e)
             res = None
         if res is None or not res.answered or res.call is None:
