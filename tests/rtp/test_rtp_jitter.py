@@ -54,7 +54,9 @@ def test_waits_for_initial_delay_then_reorders():
 
 
 def test_loss_is_concealed_then_silence():
-    jb = make(max_conceal=3, attenuation=0.5)
+    # a target delay that covers the whole gap: with less, the gap is skipped, not
+    # concealed (test_loss_is_skipped_while_above_target)
+    jb = make(max_conceal=3, attenuation=0.5, min_delay=0.16, max_delay=0.16)
     for i in (0, 1, 7, 8):  # 2..6 lost
         jb.push(pkt(i), 0.0)
     frames = drain(jb, 1.0, 9)
@@ -131,9 +133,13 @@ def test_ssrc_change_and_big_jump_resync():
 def test_sequence_and_timestamp_wrap():
     jb = make()
     base = 2**32 - 3 * FS
-    for i in range(6):
-        jb.push(pkt(i, base_ts=base, base_seq=65533), i * 0.02)
-    frames = drain(jb, 0.2, 6)
+    frames = []
+    for i in range(8):  # packets every 20 ms, a pop 5 ms after each
+        if i < 6:
+            jb.push(pkt(i, base_ts=base, base_seq=65533), i * 0.02)
+        f = jb.pop(i * 0.02 + 0.005)
+        if f is not None:
+            frames.append(f)
     assert [f.kind for f in frames] == [FrameKind.AUDIO] * 6
     assert [f.sequence_number for f in frames] == [65533, 65534, 65535, 0, 1, 2]
 
@@ -224,10 +230,157 @@ def test_seeded_network_trace(seed):
     assert st.concealed == sum(f.kind is FrameKind.CONCEALED for f in frames)
     assert st.silence == sum(f.kind is FrameKind.SILENCE for f in frames)
     assert st.played == len(audio)
-    # every lost slot inside the played range was filled by a non-audio frame
+    # playout only moves forward; a lost slot inside the played range was concealed, or
+    # skipped because the audio behind it still covered the target delay
+    slots = [idx(f) for f in frames]
+    assert slots == sorted(slots)
     filled = {idx(f) for f in frames if f.kind is not FrameKind.AUDIO}
-    for i in lost:
-        if audio[0] < i < audio[-1]:
-            assert i in filled
+    assert any(i in filled for i in lost if audio[0] < i < audio[-1])
     assert st.duplicates > 0 and st.late > 0 and st.concealed > 0
     assert st.received == len(arrivals)
+
+
+# -- keeping the playout delay at the target --------------------------------------------
+# A stream sent every 20 ms from t = 0 (packet i at i * 0.02), popped by a 20 ms clock
+# 5 ms into each period; a played frame's delay is its pop time minus its send time.
+
+AUDIO = FrameKind.AUDIO
+
+
+def stream(n, lag=0.001, skip=()):
+    return [(i * 0.02 + lag, i) for i in range(n) if i not in skip]
+
+
+def run(jb, arrivals, ticks, read_at=lambda at: at, skips=None):
+    """Push what has been read by each tick, then pop: ``[(tick, frame, excess)]`` where
+    ``excess`` is the buffered audio beyond the target after the pop, in seconds.
+
+    ``read_at`` maps a packet's arrival to the time it is read (pushed), for an event
+    loop that stalled and reads what arrived meanwhile all at once; ``skips`` maps a
+    tick to the number of ticks the clock skipped before it."""
+    reads = sorted((read_at(at), i) for at, i in arrivals)
+    out, k = [], 0
+    for t in ticks:
+        while k < len(reads) and reads[k][0] <= t:
+            jb.push(pkt(reads[k][1]), reads[k][0])
+            k += 1
+        if skips and t in skips:
+            jb.skip(skips[t])
+        f = jb.pop(t)
+        out.append((t, f, jb.depth - jb.target_delay))
+    return out
+
+
+def delays(out):
+    return [round(t - idx(f) * 0.02, 4) for t, f, _ in out if f is not None and f.kind is AUDIO]
+
+
+def test_clean_stream_converges_from_the_initial_delay_to_the_target():
+    jb = make(initial_delay=0.04, min_delay=0.02, shrink_after=10)
+    out = run(jb, stream(100), [k * 0.02 + 0.005 for k in range(100)])
+    d = delays(out)
+    assert jb.target_delay == pytest.approx(0.02)  # no jitter at all
+    assert d[:10] == [0.045] * 10  # 40 ms initial delay, plus the tick's phase
+    assert set(d[10:]) == {0.025}  # one frame dropped after shrink_after pops
+    assert jb.stats.dropped_overflow == 1
+    assert jb.stats.concealed == jb.stats.late == jb.stats.underruns == 0
+
+
+def test_convergence_counts_the_phase_of_the_ticks():
+    """Packets arrive 18 ms before the tick that plays them: two buffered frames are 58 ms
+    of real delay against a 25 ms target, so one goes (the buffered audio alone, 40 ms,
+    would not show it); one frame (38 ms) stays, as 18 ms would be below the target."""
+    jb = make(initial_delay=0.04, min_delay=0.025)
+    out = run(jb, stream(100), [k * 0.02 + 0.019 for k in range(100)])
+    d = delays(out)
+    assert jb.target_delay == pytest.approx(0.025)
+    assert d[:10] == [0.059] * 10 and set(d[10:]) == {0.039}
+    assert jb.stats.dropped_overflow == 1 and jb.stats.concealed == jb.stats.late == 0
+
+
+def test_jitter_within_the_target_is_absorbed_not_trimmed():
+    rng = random.Random(11)
+    arrivals = sorted((i * 0.02 + rng.uniform(0, 0.04), i) for i in range(1500))
+    jb = make()
+    out = run(jb, arrivals, [k * 0.02 + 0.005 for k in range(1500)])
+    audio = [idx(f) for _, f, _ in out if f is not None and f.kind is AUDIO]
+    assert audio == list(range(audio[0], audio[-1] + 1))  # every packet played, in order
+    assert all(f.kind is AUDIO for _, f, _ in out if f is not None)
+    assert jb.stats.late == jb.stats.dropped_overflow == 0
+    assert 0.05 < jb.target_delay < 0.08  # ptime + 3 J for this jitter
+
+
+@pytest.mark.parametrize("reads", ["on time", "in a burst before the pop", "in a burst after it"])
+def test_a_clock_that_skipped_ticks_drops_their_frames(reads):
+    """The clock stalls for 200 ms and skips ten ticks, and says so (``skip``): the frames
+    of those slots are dropped, instead of adding 200 ms to the delay for good."""
+    jb = make()
+    before = [k * 0.02 + 0.005 for k in range(50)]  # converged to 25 ms by then
+    stalled, resume = before[-1], before[-1] + 0.02 + 0.2
+    after = [resume + k * 0.02 for k in range(60)]
+    if reads == "on time":  # (as if stamped by the kernel)
+        read_at = lambda at: at  # noqa: E731
+    else:  # the event loop stalled too: it reads the backlog when it resumes
+        late_read = resume if reads == "in a burst before the pop" else resume + 0.001
+        read_at = lambda at: late_read if stalled < at <= resume else at  # noqa: E731
+    out = run(jb, stream(170), before + after, read_at, skips={resume: 10})
+    n = len(delays(out[: len(before)]))  # frames played before the stall
+    assert set(delays(out[20 : len(before)])) == {0.025}
+    audio = [idx(f) for _, f, _ in out if f is not None and f.kind is AUDIO]
+    assert audio == sorted(set(audio))  # in order, nothing twice
+    assert jb.stats.concealed == jb.stats.underruns == jb.stats.late == 0
+    if reads == "in a burst after it":  # only the newest frame was there: it plays
+        assert jb.stats.skipped == 0 and delays(out)[n] == 0.225
+        assert jb.stats.dropped_overflow >= 9  # the backlog goes at the next pop (hard bound)
+    else:  # exactly the frames of the skipped slots: the delay never moves
+        assert jb.stats.skipped == jb.stats.dropped_overflow - 1 == 10
+        assert set(delays(out[len(before) :])) == {0.025}
+    # a burst of reads looks like network jitter and raises the target for a while (it comes
+    # down as the estimate fades); the buffered audio never exceeds it by more than max_excess
+    # frames from the second pop after the stall
+    assert all(excess <= 2 * jb.ptime + 1e-9 for _, _, excess in out[len(before) + 1 :])
+
+
+def test_late_pops_without_skip_are_bounded_by_the_target():
+    """A driver that pops 200 ms late without calling ``skip``: the stale frame plays, then
+    the backlog beyond the target goes at once."""
+    jb = make()
+    before = [k * 0.02 + 0.005 for k in range(50)]
+    resume = before[-1] + 0.02 + 0.2
+    out = run(jb, stream(170), before + [resume + k * 0.02 for k in range(60)])
+    d = delays(out)
+    n = len(delays(out[: len(before)]))
+    assert d[n - 1 : n + 2] == [0.025, 0.225, 0.025]
+    assert set(d[n + 1 :]) == {0.025}
+    assert jb.stats.dropped_overflow == 1 + 10 and jb.stats.skipped == 0
+
+
+def test_a_backlog_after_a_network_stall_is_dropped_at_once():
+    """Packets 50-59 are held up 200 ms by the network and arrive together: the buffer
+    conceals the gap (holding its position), then drops the backlog down to the target."""
+    arrivals = sorted((1.2 if 50 <= i < 60 else i * 0.02 + 0.001, i) for i in range(150))
+    jb = make()
+    out = run(jb, arrivals, [k * 0.02 + 0.005 for k in range(150)])
+    burst = [(t, f, x) for t, f, x in out if t > 1.2]
+    assert [f.kind for t, f, _ in out if 1.01 < t < 1.2] == [FrameKind.CONCEALED] * 3 + [
+        FrameKind.SILENCE
+    ] * 6  # the gap
+    assert burst[0][1].kind is AUDIO and idx(burst[0][1]) == 50
+    assert burst[0][2] < jb.ptime  # within a frame of the target at once
+    assert all(excess <= 2 * jb.ptime + 1e-9 for _, _, excess in burst)  # then max_excess
+    assert jb.stats.dropped_overflow >= 5 and jb.stats.late == 0
+    assert all(excess < jb.ptime for _, _, excess in out[-20:])  # the target, as it fades
+
+
+def test_loss_is_skipped_while_above_target():
+    """Two packets lost while the buffer still holds its 40 ms initial delay (target 20 ms):
+    the first lost slot is skipped rather than concealed, which takes the delay down to
+    the target for free; the second is concealed."""
+    jb = make(initial_delay=0.04, min_delay=0.02)
+    out = run(jb, stream(30, skip=(3, 4)), [k * 0.02 + 0.005 for k in range(30)])
+    frames = {round(t, 3): f for t, f, _ in out}
+    assert (frames[0.085].kind, idx(frames[0.085])) == (AUDIO, 2)
+    assert (frames[0.105].kind, idx(frames[0.105])) == (FrameKind.CONCEALED, 4)  # 3 skipped
+    assert (frames[0.125].kind, idx(frames[0.125])) == (AUDIO, 5)
+    assert delays(out)[:3] == [0.045] * 3 and set(delays(out)[3:]) == {0.025}
+    assert jb.stats.concealed == 1 and jb.stats.dropped_overflow == jb.stats.late == 0

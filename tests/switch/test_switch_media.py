@@ -133,3 +133,93 @@ def test_play_a_wav_prompt_file_at_another_rate(tmp_path, arun):
     assert hangup.by == "remote"
     assert len(heard) >= 2 * 8000 * 0.8  # about a second of prompt reached the caller
     assert abs(peak_hz(heard) - 1000) < 15  # the 16 kHz file was converted, not garbled
+
+
+# -- the media clock falling behind (fake time: no sockets, no timing assertions) --------
+
+
+class FakeLoop:
+    """What MediaClock uses of an event loop, on a clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+        self.timer: tuple[float, object] | None = None
+
+    def time(self) -> float:
+        return self.t
+
+    def call_at(self, when, callback):
+        self.timer = (when, callback)
+        return self  # the handle: cancel()
+
+    def cancel(self) -> None:
+        self.timer = None
+
+
+class FakeEndpoint:
+    port = 40000
+    remote_addr = ("127.0.0.1", 40002)
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def send(self, payload: bytes, payload_type: int, timestamp: int, marker: bool) -> None:
+        self.sent.append(payload)
+
+
+def test_a_clock_that_falls_behind_drops_the_skipped_frames_instead_of_adding_delay(
+    monkeypatch,
+):
+    """An echo call on a clock driven by fake time; the event loop stalls for 200 ms once
+    (the packets that came meanwhile are read when it resumes, the tick runs 200 ms late
+    and the clock skips ten ticks). The echo keeps the delay it had before the stall."""
+    from callcore.rtp.packet import RtpPacket
+    from callcore.switch import media
+
+    loop = FakeLoop()
+    monkeypatch.setattr(media.asyncio, "get_running_loop", lambda: loop)
+    clock = media.MediaClock(ptime=0.02)
+    endpoint = FakeEndpoint()
+    session = media.MediaSession(clock, endpoint, media.Codec("PCMU"), te_pt=None)
+    session.source = lambda: session.heard  # what call.echo() does
+    clock.add(session)
+
+    # the caller sends packet i at t0 + 20 ms * i; its payload byte is i mod 127 (μ-law
+    # byte 127 is the one that does not survive decode + encode)
+    t0 = loop.t + 0.005
+    pending = [(t0 + 0.02 * i + 0.001, i) for i in range(400)]
+    echoes: list[tuple[float, int]] = []  # (tick time, packet echoed)
+    stalled = 0.0
+
+    def read(until: float, at: float | None = None) -> None:
+        while pending and pending[0][0] <= until:
+            arrival, i = pending.pop(0)
+            loop.t = arrival if at is None else at
+            payload = bytes([i % 127]) * 160
+            session.on_packet(RtpPacket(0, i, 160 * i, 7, payload), ("127.0.0.1", 40002))
+
+    while clock.ticks < 300:
+        assert loop.timer is not None
+        when, tick = loop.timer
+        if clock.ticks == 150:  # the loop is busy for 200 ms, then reads the backlog
+            stalled = when + 0.202
+            read(stalled, at=stalled)
+            loop.t = stalled
+        else:
+            read(when + 0.002)  # normally a tick runs 2 ms late
+            loop.t = when + 0.002
+        n = len(endpoint.sent)
+        tick()
+        if len(endpoint.sent) > n and endpoint.sent[-1][0] != 0xFF:  # not silence
+            code = endpoint.sent[-1][0]
+            i = max(j for j in range(code, 400, 127) if t0 + 0.02 * j <= loop.t)
+            echoes.append((loop.t, i))
+
+    delay = [round(t - (t0 + 0.02 * i), 4) for t, i in echoes]  # tick time - send time
+    stall = next(k for k, (t, _) in enumerate(echoes) if t == stalled)
+    assert len(set(delay[100:stall])) == 1  # steady before the stall
+    assert delay[stall:] == [delay[stall - 1]] * (len(delay) - stall)  # and the same after
+    assert clock.late_ticks == 1 and clock.skipped_ticks == 10
+    st = session.jitter.stats
+    assert st.skipped == 10 and st.concealed == 0 and st.late == 0
+    clock.remove(session)

@@ -8,17 +8,52 @@ How it plays out
 * Reordered packets are put back in order; duplicates and packets whose slot
   has already been played (late) are dropped and counted.
 * A missing packet while later ones are buffered is a loss: it is concealed by
-  repeating the last frame attenuated (``max_conceal`` times), then silence.
+  repeating the last frame attenuated (``max_conceal`` times), then silence
+  (or skipped while the buffer holds more than the target delay, see below).
 * An empty buffer is an underrun: the buffer conceals *and holds* its position,
   so a packet that is merely late still plays (the delay grows by one frame).
   If the next packet starts a talkspurt (marker bit) or is ahead by more than
   the target delay, playout re-anchors on it with the current target delay.
 * The target delay follows the RFC 3550 interarrival jitter estimate:
-  ``clamp(ptime + jitter_factor · J, min_delay, max_delay)``. When the buffered
-  audio exceeds the target by more than two frames for ``shrink_after`` ticks
-  in a row, one frame is dropped to bring the delay down.
+  ``clamp(ptime + jitter_factor · J, min_delay, max_delay)``.
 * A new SSRC or a timestamp jump larger than ``resync_after`` seconds resets
   the buffer.
+
+How the delay is kept at the target
+-----------------------------------
+The playout delay is the buffered audio ahead of the playout point
+(:attr:`JitterBuffer.depth`, measured after each ``pop``): whatever the buffer
+holds beyond the target is delay added to every frame that follows, for good,
+unless frames are dropped. These rules drop the *oldest* frames (counted in
+``stats.dropped_overflow``; a missing slot among them is skipped, not
+concealed, and a packet that turns up for it later counts as late):
+
+1. **Skipped ticks.** A driver whose clock fell behind and skipped ``n``
+   ticks (a media clock skips ahead rather than bursting) says so with
+   :meth:`JitterBuffer.skip` before its next ``pop``: the frames whose playout
+   slots passed are dropped (also counted in ``stats.skipped``), so a stall
+   costs its length of audio once instead of adding it to the delay. The
+   newest buffered frame is kept for the ``pop``, and an empty buffer holds
+   its position as in any underrun. The buffer does not guess this from the
+   times it is popped at: only the clock knows its own schedule.
+2. **Hard bound.** When, after a ``pop``, the buffer holds more than
+   ``max_excess`` frames above the target (a burst after a network stall, late
+   pops of a driver that does not call ``skip``), the excess is dropped at
+   once, down to the smallest whole number of frames that covers the target.
+3. **Convergence.** When the newest packet's playout delay — the time it
+   has waited so far plus the audio ahead of it, i.e. the real delay, phase
+   of the ticks included — is at least one frame above the target for
+   ``shrink_after`` pops in a row (the 40 ms initial delay on a stream whose
+   jitter asks for 20–30 ms, say), one frame is dropped: the delay settles
+   within a frame above the target.
+4. **Losses first.** A lost slot (later packets are buffered) is skipped
+   instead of concealed while the audio behind it still covers the target,
+   and rules 2 and 3 leave the missing slots in the buffer to that: the delay
+   comes down without dropping audio that arrived.
+
+Reordering and jitter within the target are untouched: the rules run in
+``pop`` (a reordered packet only has to beat its slot), they never take the
+delay below the target, and the target itself grows with the measured jitter.
 
 The buffer is codec-agnostic: concealment goes through a small
 :class:`Concealer` policy (:class:`RepeatConcealer` by default, which can
@@ -116,7 +151,10 @@ class JitterStats:
     concealed: int = 0
     silence: int = 0
     underruns: int = 0
+    #: frames that arrived but were dropped unplayed to keep the delay at the target
     dropped_overflow: int = 0
+    #: of those, frames of ticks the caller skipped (:meth:`JitterBuffer.skip`)
+    skipped: int = 0
     resyncs: int = 0
 
 
@@ -124,7 +162,13 @@ _IDLE, _PLAYING = 0, 1
 
 
 class JitterBuffer:
-    """Adaptive jitter buffer for one RTP stream. All times are seconds."""
+    """Adaptive jitter buffer for one RTP stream. All times are seconds.
+
+    ``max_excess`` (buffered frames above the target before the excess is
+    dropped at once) and ``shrink_after`` (pops with the delay at least one
+    frame above the target before one frame is dropped) tune how the delay is
+    kept at the target.
+    """
 
     def __init__(
         self,
@@ -137,6 +181,7 @@ class JitterBuffer:
         max_conceal: int = 3,
         attenuation: float = 0.5,
         shrink_after: int = 10,
+        max_excess: int = 2,
         resync_after: float = 1.0,
         concealer: Concealer | None = None,
     ) -> None:
@@ -151,6 +196,7 @@ class JitterBuffer:
         self.max_conceal = max_conceal
         self.attenuation = attenuation
         self.shrink_after = shrink_after
+        self.max_excess = max_excess
         self.resync_samples = round(resync_after * clock_rate)
         self.concealer: Concealer = concealer or RepeatConcealer()
         self.stats = JitterStats()
@@ -166,6 +212,7 @@ class JitterBuffer:
         self._state = _IDLE
         self._next_ts = 0
         self._highest = 0
+        self._highest_at = 0.0  # when the newest packet arrived
         self._start_at = 0.0
         self._prev_transit: float | None = None
         self._jitter = 0.0
@@ -250,6 +297,7 @@ class JitterBuffer:
         buf[ts] = packet
         if len(buf) == 1 or ts_diff(ts, self._highest) > 0:
             self._highest = ts
+            self._highest_at = now
         return True
 
     def _restart(self, packet: RtpPacket, now: float) -> bool:
@@ -261,9 +309,20 @@ class JitterBuffer:
         self._start_at = now + self.target_delay
         self._buf[packet.timestamp] = packet
         self._highest = packet.timestamp
+        self._highest_at = now
         return True
 
     # -- output -----------------------------------------------------------------
+    def skip(self, n: int) -> None:
+        """``n`` ticks passed without a ``pop`` (the caller's clock fell behind and
+        skipped them): drop the frames that were due in them.
+
+        Call it before the next ``pop``. The newest buffered frame is kept for that
+        ``pop``; an empty buffer (an underrun) keeps holding its position.
+        """
+        if n > 0 and self._state == _PLAYING and self._buf:
+            self.stats.skipped += self._drop(n, keep_newest=True)
+
     def pop(self, now: float) -> Frame | None:
         """The frame for this tick, or None while (re)buffering."""
         buf = self._buf
@@ -277,8 +336,17 @@ class JitterBuffer:
             self._next_ts = lowest
             self._state = _PLAYING
             self._held = 0
+        fs = self.frame_samples
         ts = self._next_ts
         pkt = buf.pop(ts, None)
+        if pkt is None and buf:
+            # a loss: skip the slot rather than conceal it while the audio left after
+            # the next frame still covers the target (a free way down to the target)
+            cover = self._target_samples() + fs - 1
+            while pkt is None and ts_diff(self._highest, ts) >= cover:
+                ts = (ts + fs) & 0xFFFFFFFF
+                pkt = buf.pop(ts, None)
+            self._next_ts = ts
         if pkt is None:
             if buf:
                 self._advance(ts)
@@ -291,21 +359,43 @@ class JitterBuffer:
         self._run = 0
         self._last = pkt.payload
         self.stats.played += 1
-        # shrink when persistently above target (depth and target in timestamp units)
-        if buf and (
-            ts_diff(self._highest, self._next_ts) + self.frame_samples
-            > self._target_samples() + 2 * self.frame_samples
-        ):
-            self._over += 1
-            if self._over >= self.shrink_after:
+        if buf:
+            # buffered audio beyond the target, in timestamp units; the missing slots
+            # in it will be skipped as losses when they come up, if still missing
+            span = ts_diff(self._highest, self._next_ts) + fs
+            excess = span - self._target_samples()
+            if excess > self.max_excess * fs:  # far above: drop the excess now
                 self._over = 0
-                nxt = self._next_ts
-                if buf.pop(nxt, None) is not None:
-                    self.stats.dropped_overflow += 1
-                self._advance(nxt)
+                self._drop(int((excess + 1) // fs) - (span // fs - len(buf)))
+            elif excess + (now - self._highest_at) * self.clock_rate >= fs - 1:
+                # the newest packet's playout delay (what it has waited so far, plus the
+                # audio ahead of it) is a frame above the target: one could go
+                self._over += 1
+                if self._over >= self.shrink_after and span // fs == len(buf):
+                    self._over = 0
+                    self._drop(1)
+            else:
+                self._over = 0
         else:
             self._over = 0
         return Frame(FrameKind.AUDIO, pkt.payload, ts, pkt.sequence_number, 1.0, pkt.marker)
+
+    def _drop(self, n: int, keep_newest: bool = False) -> int:
+        """Skip the ``n`` oldest slots (stopping short of the newest buffered
+        packet if ``keep_newest``); the number of buffered frames dropped."""
+        buf = self._buf
+        fs = self.frame_samples
+        ts = self._next_ts
+        stop = self._highest
+        dropped = 0
+        while n > 0 and buf and (not keep_newest or ts_diff(stop, ts) > 0):
+            if buf.pop(ts, None) is not None:
+                dropped += 1
+            ts = (ts + fs) & 0xFFFFFFFF
+            n -= 1
+        self._next_ts = ts
+        self.stats.dropped_overflow += dropped
+        return dropped
 
     def _advance(self, ts: int, played: bool = False) -> None:
         if played:

@@ -13,6 +13,19 @@ A timer per call does not scale, so :class:`MediaClock` ticks once every
 Bridged legs therefore exchange audio with one tick of added delay and with
 transcoding for free (PCMU ↔ PCMA go through PCM). Per-packet work on receive
 is parse-and-enqueue; RFC 4733 digits are decoded as they arrive.
+
+When the clock falls behind (the event loop was busy for more than one
+``ptime``) it does not make up the ticks it missed — that would burst packets
+at the far ends — but it tells every session how many it skipped, and each
+passes that to its jitter buffer (:meth:`~callcore.rtp.jitter.JitterBuffer.skip`)
+before popping this tick's frame. The buffers drop the frames that were due in
+the skipped ticks, so a stall costs its length of audio once instead of adding
+it to every leg's delay for the rest of the call. The count comes from the
+clock because only the clock knows its schedule: a buffer looking at the times
+it is popped at cannot tell a skipped tick from the phase of the ticks. The
+clock stays on its ``ptime`` grid after a skip, so skipping never shifts the
+phase of the ticks either (each buffer's own delay bound would have to trim
+that).
 """
 
 from __future__ import annotations
@@ -111,7 +124,10 @@ class MediaSession:
             self.jitter.push(pkt, now)
 
     # -- the two passes of a tick
-    def receive_stage(self, now: float) -> None:
+    def receive_stage(self, now: float, skipped: int = 0) -> None:
+        """Pull this tick's frame; ``skipped`` ticks were missed since the last one."""
+        if skipped:
+            self.jitter.skip(skipped)
         frame = self.jitter.pop(now)
         self.heard = (
             self.codec.decode(frame.payload) if frame is not None and frame.payload else SILENCE_PCM
@@ -146,7 +162,13 @@ class MediaSession:
 
 
 class MediaClock:
-    """The one timer that drives every media session, drift-free at ``ptime``."""
+    """The one timer that drives every media session, drift-free at ``ptime``.
+
+    Its ticks stay on a ``ptime`` grid. A tick that starts more than one ``ptime``
+    late skips the grid points it missed (the next tick is at the first grid
+    point after now) and tells the sessions how many, so their jitter buffers
+    drop those frames (see the module docstring).
+    """
 
     def __init__(self, ptime: float = 0.020) -> None:
         self.ptime = ptime
@@ -156,6 +178,7 @@ class MediaClock:
         self._next = 0.0
         self.ticks = 0
         self.late_ticks = 0  # ticks that started more than one ptime late (skipped ahead)
+        self.skipped_ticks = 0  # grid points those skipped (the sessions drop their frames)
         self.max_lateness = 0.0
         self.sessions_opened = 0
         self.packets_in = 0
@@ -167,8 +190,8 @@ class MediaClock:
         return (self._loop or asyncio.get_running_loop()).time()
 
     def report(self) -> dict[str, float]:
-        """Tick statistics: count, late ticks (> one ptime behind), p50/p99/max
-        lateness and p99 per-tick processing time, in milliseconds."""
+        """Tick statistics: count, late ticks (> one ptime behind), ticks skipped
+        over, p50/p99/max lateness and p99 per-tick processing time, in milliseconds."""
         lat = sorted(self.lateness)
         cost = sorted(self.tick_cost)
 
@@ -178,6 +201,7 @@ class MediaClock:
         return {
             "ticks": self.ticks,
             "late_ticks": self.late_ticks,
+            "skipped_ticks": self.skipped_ticks,
             "lateness_p50_ms": pct(lat, 0.50),
             "lateness_p99_ms": pct(lat, 0.99),
             "lateness_max_ms": round(1000 * self.max_lateness, 3),
@@ -201,24 +225,29 @@ class MediaClock:
             self._handle = None
 
     def _tick(self) -> None:
+        """One tick: the receive pass, the send pass, then schedule the next."""
         loop = self._loop
         assert loop is not None
         now = loop.time()
+        ptime = self.ptime
         lateness = now - self._next
         if lateness > self.max_lateness:
             self.max_lateness = lateness
         self.lateness.append(lateness)
+        # fell behind: skip ahead on the grid instead of bursting; the sessions drop
+        # the frames of the skipped ticks
+        skipped = int(lateness / ptime + 1e-6) if lateness > ptime else 0
         sessions = list(self.sessions)
         for s in sessions:
-            s.receive_stage(now)
+            s.receive_stage(now, skipped)
         for s in sessions:
             s.send_stage(now)
         self.tick_cost.append(loop.time() - now)
         self.ticks += 1
-        self._next += self.ptime
-        if lateness > self.ptime:  # fell behind: skip ahead instead of bursting
+        if skipped:
             self.late_ticks += 1
-            self._next = now + self.ptime
+            self.skipped_ticks += skipped
+        self._next += (skipped + 1) * ptime
         self._handle = loop.call_at(self._next, self._tick) if self.sessions else None
 
 
