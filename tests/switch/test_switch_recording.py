@@ -206,3 +206,52 @@ def test_sigkill_mid_call_leaves_readable_wav_and_cdr_row(tmp_path):
     assert row.answered_at is not None and row.ended_at is None and not row.complete
     assert row.recording == str(wav)
     assert row.direction == "inbound" and row.callee == "rec"
+
+
+def test_ticks_the_media_clock_skipped_are_recorded_as_silence(tmp_path):
+    """A clock that falls behind skips ticks (their audio is dropped to keep the delay
+    down); the recording keeps its timeline with silence for them."""
+
+    class Clock:  # the two counters a recording reads from the media clock
+        ticks = 0
+        skipped_ticks = 0
+
+    class Session:
+        def __init__(self) -> None:
+            self.taps: list = []
+            self.clock = Clock()
+
+    class Leg:
+        def __init__(self) -> None:
+            self.session = Session()
+
+        def _need_media(self):
+            return self.session
+
+        async def wait_hangup(self):
+            await asyncio.Event().wait()
+
+    wav = tmp_path / "gap.wav"
+    loud = (np.full(160, 3000, dtype="<i2")).tobytes()
+
+    async def main():
+        leg = Leg()
+        rec = record_leg(leg, wav, flush_ms=200)
+        tap = leg.session.taps[0]
+        clock = leg.session.clock
+        for t in range(10):  # ten ticks on time
+            clock.ticks = t
+            tap(loud)
+        clock.skipped_ticks += 5  # the loop stalled for 100 ms: 5 grid points skipped
+        for t in range(10, 15):
+            clock.ticks = t
+            tap(loud)
+        await rec.stop()
+
+    asyncio.run(main())
+    _, data = read_wav(wav)
+    x = data[:, 0]
+    assert len(x) == (10 + 5 + 5) * 160  # 20 ticks of wall time, not 15
+    assert (x[: 10 * 160] == 3000).all()
+    assert (x[10 * 160 : 15 * 160] == 0).all()  # the skipped ticks: silence
+    assert (x[15 * 160 :] == 3000).all()

@@ -16,7 +16,9 @@ file missing at most ``flush_ms`` of audio.
 recording.paused_span():``) record digital silence of the same length, so
 card numbers keyed during a payment never reach the file and the timeline
 stays intact. A recording stops by itself when a recorded leg (or the
-conference) ends; :func:`recordings_of` gives a call's recordings, which the
+conference) ends. When the media clock falls behind and skips ticks, the
+recording gets silence for them, so its length always matches the call's;
+:func:`recordings_of` gives a call's recordings, which the
 CDR writer uses for the recording reference, and :data:`recording_started`
 hooks hear about every new recording (the CDR writer stores the reference at
 once, so even a crash leaves it in the CDR).
@@ -54,6 +56,9 @@ log = logging.getLogger("callcore.recording")
 
 Kind = Literal["leg", "bridge", "conference"]
 
+_SILENCE = bytes(320)  # one 20 ms frame of 8 kHz 16-bit silence
+_MAX_GAP = 500  # ticks of silence recorded for one gap at most (10 s)
+
 #: hooks called with every :class:`Recording` when it starts (CDR writers)
 recording_started: list[Callable[[Recording], None]] = []
 
@@ -88,6 +93,9 @@ class Recording:
             self.path, "stereo" if stereo else "mono", flush_ms=flush_ms, fsync=fsync
         )
         self._detach: list[Callable[[], None]] = []
+        sessions = [c.session for c in calls if getattr(c, "session", None) is not None]
+        self._clock = getattr(sessions[0], "clock", None) if sessions else None
+        self._pos: int | None = None
         self._watch: asyncio.Task | None = None
         self._closing: asyncio.Future | None = None
         for call in calls:
@@ -142,7 +150,16 @@ class Recording:
     def _feed(self, a: bytes | None, b: bytes | None = None) -> None:
         if self.ended_at is not None:
             return
+        clock = self._clock
         try:
+            if clock is not None:
+                # a clock that fell behind skips ticks (their audio is dropped to keep
+                # the delay down): record silence for them so the timeline stays true
+                pos = clock.ticks + clock.skipped_ticks
+                gap = pos - self._pos - 1 if self._pos is not None else 0
+                self._pos = pos
+                for _ in range(min(gap, _MAX_GAP)):
+                    self._rec.feed(_SILENCE, _SILENCE if self._rec.recorder.channels == 2 else None)
             self._rec.feed(a, b)
         except RecorderError as exc:  # disk full …: stop recording, never break the clock
             self.error = exc
