@@ -15,6 +15,10 @@ line ends and a correct Content-Length.
   ``scan_sdp`` or its twin), since pyVoIP's ``SIPMessage`` parses the SDP body too;
 * pyVoIP 1.6.8 ``SIPMessage(raw)`` (the baseline): parse of headers and SDP body, no
   serialize.
+
+The message is not changed between parse and serialize, so ``serialize()`` hands back
+the head octets kept at parse time (about 0.3 µs); a changed message writes its lines
+out again (about 1 µs for this one).
 """
 
 from __future__ import annotations

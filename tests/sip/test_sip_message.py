@@ -68,6 +68,66 @@ def test_changed_header_is_rewritten_canonically_others_untouched():
     )
 
 
+# Every way of changing a parsed message must show in its bytes: serialize() may only
+# hand back the octets it parsed while the start line and the header lines are as
+# parsed. The reference parser's message, changed the same way, says what to expect.
+RESPONSE = b"SIP/2.0 180 Ringing\r\n" + INVITE.split(b"\r\n", 1)[1]
+CHANGES = {
+    "add": lambda m: m.headers.add("X-New", "1"),
+    "prepend": lambda m: m.headers.prepend("Via", "SIP/2.0/UDP h;branch=z9hG4bK-0"),
+    "set": lambda m: m.headers.set("Subject", "folded value"),
+    "set-same-value": lambda m: m.headers.set("Max-Forwards", "70"),
+    "remove": lambda m: m.headers.remove("subject"),
+    "remove-absent": lambda m: m.headers.remove("x-absent"),
+    "remove_first": lambda m: m.headers.remove_first("via"),
+    "set_body": lambda m: m.set_body(b"v=1\r\n", "application/sdp"),
+    "set_body-empty": lambda m: m.set_body(b""),
+    "body": lambda m: setattr(m, "body", b"new"),
+    "headers-replaced": lambda m: setattr(m, "headers", Headers([("Call-ID", "x")])),
+    "headers-copied": lambda m: setattr(m, "headers", m.headers.copy()),
+    "copy-then-changed": lambda m: (
+        setattr(m, "headers", m.headers.copy()),
+        m.headers.add("X-New", "1"),
+    ),
+}
+REQUEST_CHANGES = {
+    "method": lambda m: setattr(m, "method", "OPTIONS"),
+    "uri": lambda m: setattr(m, "uri", parse_uri("sip:other@example.com")),
+    "uri-same-text": lambda m: setattr(m, "uri", parse_uri("sip:1001@127.0.0.1:5060")),
+    "uri-edited": lambda m: (setattr(m.uri, "port", 5080), setattr(m.uri, "_raw", None)),
+}
+RESPONSE_CHANGES = {
+    "status": lambda m: setattr(m, "status", 183),
+    "reason": lambda m: setattr(m, "reason", "Ringing Loudly"),
+}
+
+
+@pytest.mark.parametrize(
+    "data,change",
+    [(INVITE, c) for c in [*CHANGES, *REQUEST_CHANGES]]
+    + [(RESPONSE, c) for c in [*CHANGES, *RESPONSE_CHANGES]],
+)
+def test_every_change_shows_in_the_serialized_bytes(data, change):
+    from callcore.sip.message import parse_message_reference
+
+    changes = {**CHANGES, **REQUEST_CHANGES, **RESPONSE_CHANGES}
+    m, expected = parse_message(data), parse_message_reference(data)
+    assert m.serialize() == expected.serialize() == data
+    changes[change](m)
+    changes[change](expected)
+    assert m.serialize() == expected.serialize()
+    if change not in ("remove-absent", "headers-copied", "uri-same-text", "set-same-value"):
+        assert m.serialize() != data
+
+
+def test_headers_moved_to_another_message_keep_only_their_lines():
+    m = parse_message(INVITE)
+    other = Request("BYE", "sip:1001@127.0.0.1:5060", m.headers, m.body)
+    assert other.serialize() == b"BYE" + INVITE[len(b"INVITE") :]
+    same = Request("INVITE", "sip:1001@127.0.0.1:5060", m.headers, m.body)
+    assert same.serialize() == INVITE
+
+
 def test_headers_case_insensitive_multi_valued():
     h = Headers([("Route", "<sip:a;lr>, <sip:b;lr>"), ("route", "<sip:c;lr>")])
     assert h.values("ROUTE") == ["<sip:a;lr>", "<sip:b;lr>", "<sip:c;lr>"]

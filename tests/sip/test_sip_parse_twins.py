@@ -120,6 +120,7 @@ def _outcome(parse, data: bytes, stream: bool = False):
             e.is_request,
             None if h is None else list(h._items),
             None if h is None else sorted((k, _obj(v)) for k, v in h._cache.items()),
+            None if h is None else h._wire,
         )
     head = (
         ("request", m.method, _obj(m.uri))
@@ -132,6 +133,7 @@ def _outcome(parse, data: bytes, stream: bool = False):
         list(m.headers._items),
         sorted((k, _obj(v)) for k, v in m.headers._cache.items()),
         m.serialize(),
+        m.headers._wire,  # what serialize() hands back while nothing changes
     )
 
 

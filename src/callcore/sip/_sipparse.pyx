@@ -11,11 +11,19 @@ headers.py/uri.py accepts and builds the same object; whenever it meets
 anything else (a fault, a non-ASCII value, a ``tel:`` or other URI) it hands
 the value to that reference parser, which returns the object or raises the
 exact error. Faults are rare, so they cost nothing on the hot path.
+
+Per message the head is decoded once and cut into lines in C (no ``split``);
+which header sits where is kept in a C struct (no lists); parameter tuples are
+built directly; short recurring strings (header parameter names, hosts, methods,
+transports, SDP tokens) and port numbers are shared rather than made anew. The
+head octets are kept for ``serialize()`` (see message.py).
 """
 
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8, PyUnicode_Substring
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
+from libc.string cimport memchr, memset
 
 from callcore.sip import _sipparse_py as _py
 from callcore.sip.errors import SipParseError
@@ -69,14 +77,43 @@ cdef Py_ssize_t _offset(type cls, str name) except -1:
     raise TypeError(f"{cls.__name__} has no slot {name}")
 
 
+cdef extern from *:
+    """
+    static PyObject* callcore_alloc(PyTypeObject* t) { return t->tp_alloc(t, 0); }
+    static void* callcore_tp_new(PyTypeObject* t) { return (void*)t->tp_new; }
+    """
+    object callcore_alloc(PyTypeObject* t)
+    void* callcore_tp_new(PyTypeObject* t)
+
+
 cdef inline object _new(type cls):
-    return (<PyTypeObject*>cls).tp_new(cls, <PyObject*>_EMPTY, NULL)
+    # what object.__new__ comes down to for these plain classes (checked by _plain)
+    return callcore_alloc(<PyTypeObject*>cls)
+
+
+cdef _plain(type cls):
+    if callcore_tp_new(<PyTypeObject*>cls) != callcore_tp_new(<PyTypeObject*>object):
+        raise TypeError(f"{cls.__name__} has its own __new__: _sipparse cannot build it")
 
 
 cdef inline void _put(object obj, Py_ssize_t off, object value):
     """Fill an empty slot of a fresh object."""
     Py_INCREF(value)
     (<PyObject**>((<char*><PyObject*>obj) + off))[0] = <PyObject*>value
+
+cdef inline object _slot(object obj, Py_ssize_t off):
+    """A filled slot's value."""
+    return <object>(<PyObject**>((<char*><PyObject*>obj) + off))[0]
+
+
+cdef inline void _set(object obj, Py_ssize_t off, object value):
+    """Replace a slot's value (the slot may be empty)."""
+    cdef PyObject** slot = <PyObject**>((<char*><PyObject*>obj) + off)
+    cdef PyObject* old = slot[0]
+    Py_INCREF(value)
+    slot[0] = <PyObject*>value
+    Py_XDECREF(old)
+
 
 cdef enum:
     C_TOKEN = 1
@@ -135,6 +172,7 @@ cdef Py_ssize_t C_NUMBER = _offset(CSeq, "number")
 cdef Py_ssize_t C_METHOD = _offset(CSeq, "method")
 cdef Py_ssize_t R_HEADERS = _offset(Request, "headers")
 cdef Py_ssize_t R_BODY = _offset(Request, "body")
+assert R_BODY == _offset(Response, "body")
 cdef Py_ssize_t R_METHOD = _offset(Request, "method")
 cdef Py_ssize_t R_URI = _offset(Request, "uri")
 cdef Py_ssize_t R_HEADERS_RESP = _offset(Response, "headers")
@@ -143,6 +181,9 @@ cdef Py_ssize_t R_STATUS = _offset(Response, "status")
 cdef Py_ssize_t R_REASON = _offset(Response, "reason")
 cdef Py_ssize_t H_ITEMS = _offset(Headers, "_items")
 cdef Py_ssize_t H_CACHE = _offset(Headers, "_cache")
+cdef Py_ssize_t H_WIRE = _offset(Headers, "_wire")
+for _cls in (SipURI, Address, Via, CSeq, Request, Response, Headers):
+    _plain(_cls)
 
 cdef dict _NAMES = {}
 cdef dict _COMPACT = COMPACT
@@ -202,6 +243,76 @@ cdef inline void _name_keep(const unsigned char* s, Py_ssize_t n, tuple known):
 cdef object _EMPTY = ()
 
 
+# Short tokens that recur in every body (attribute names, "IN", "IP4", "audio",
+# "RTP/AVP" …) are shared instead of made anew: the same table as the header names,
+# holding str objects. Strings are immutable, so sharing is invisible but for speed.
+cdef NameSlot _TOKEN_SLOTS[NAME_SLOTS]
+cdef list _TOKEN_KEEP = []
+
+
+cdef str _tok(str s, const unsigned char* p, Py_ssize_t a, Py_ssize_t b):
+    cdef Py_ssize_t n = b - a
+    cdef Py_ssize_t i
+    cdef NameSlot* slot
+    if n > 12 or n < 2:
+        return PyUnicode_Substring(s, a, b)
+    slot = &_TOKEN_SLOTS[_name_hash(p + a, n)]
+    if slot.known != NULL and slot.length == n:
+        for i in range(n):
+            if slot.text[i] != p[a + i]:
+                break
+        else:
+            return <str>slot.known
+    text = PyUnicode_Substring(s, a, b)
+    if slot.known == NULL:
+        _TOKEN_KEEP.append(text)
+        slot.length = n
+        for i in range(n):
+            slot.text[i] = p[a + i]
+        slot.known = <PyObject*>text
+    return text
+
+
+# Port numbers recur (5060 …); above 256 CPython makes a new int each time, so a
+# small direct-mapped table keeps the first int seen in each slot.
+cdef enum:
+    PORT_SLOTS = 64
+
+cdef PyObject* _PORTS[PORT_SLOTS]
+cdef long _PORT_VALUES[PORT_SLOTS]
+cdef list _PORT_KEEP = []
+
+
+cdef object _port(long v):
+    cdef int slot = v & (PORT_SLOTS - 1)
+    if _PORTS[slot] != NULL and _PORT_VALUES[slot] == v:
+        return <object>_PORTS[slot]
+    cdef object port = v
+    if v > 256 and _PORTS[slot] == NULL:
+        _PORT_KEEP.append(port)
+        _PORT_VALUES[slot] = v
+        _PORTS[slot] = <PyObject*>port
+    return port
+
+
+cdef enum:
+    MAX_PAIRS = 24  # more parameters than this: the reference parser builds them
+
+
+cdef tuple _pairs(str text, const unsigned char* s, int k, Py_ssize_t* at):
+    """``((name, value), …)`` from ``at`` = name start, name end, value start (-1: no
+    value), value end, for each of ``k`` parameters."""
+    cdef tuple out = PyTuple_New(k)
+    cdef int i
+    for i in range(k):
+        name = _tok(text, s, at[4 * i], at[4 * i + 1])
+        value = None if at[4 * i + 2] < 0 else PyUnicode_Substring(text, at[4 * i + 2], at[4 * i + 3])
+        pair = (name, value)
+        Py_INCREF(pair)
+        PyTuple_SET_ITEM(out, i, pair)
+    return out
+
+
 # -- scanning helpers ---------------------------------------------------------------
 cdef inline Py_ssize_t _run(const unsigned char* s, Py_ssize_t i, Py_ssize_t n,
                             unsigned char flag, bint esc) noexcept:
@@ -257,6 +368,8 @@ cdef object _uri(str text):
     cdef Py_ssize_t p, at, i, j, k, e, v0
     cdef long port_n
     cdef str scheme
+    cdef Py_ssize_t pairs[4 * MAX_PAIRS]
+    cdef int np
     if n >= 4 and (s[0] | 32) == 115 and (s[1] | 32) == 105 and (s[2] | 32) == 112:
         if s[3] == 58:
             scheme = "sip"
@@ -297,7 +410,7 @@ cdef object _uri(str text):
         j = _run(s, p, n, C_HOST, False)
         if j == p or s[p] == 45 or s[p] == 46 or (j - p > 1 and s[j - 1] == 45):
             return parse_uri(text)
-    host = PyUnicode_Substring(text, p, j)
+    host = _tok(text, s, p, j)
     p = j
     port = None
     if p < n and s[p] == 58:
@@ -311,25 +424,27 @@ cdef object _uri(str text):
             port_n = port_n * 10 + (s[k] - 48)
         if port_n > 65535:
             return parse_uri(text)
-        port = port_n
+        port = _port(port_n)
         p = j
     params = _EMPTY
     if p < n and s[p] == 59:
-        plist = []
+        np = 0
         while p < n and s[p] == 59:
             k = p + 1
             e = _run(s, k, n, C_PCHAR, True)
-            if e == k:
+            if e == k or np == MAX_PAIRS:
                 return parse_uri(text)
-            name = PyUnicode_Substring(text, k, e)
-            value = None
+            pairs[4 * np] = k
+            pairs[4 * np + 1] = e
+            pairs[4 * np + 2] = -1
             if e < n and s[e] == 61:
                 v0 = e + 1
                 e = _run(s, v0, n, C_PCHAR, True)
-                value = PyUnicode_Substring(text, v0, e)
-            plist.append((name, value))
+                pairs[4 * np + 2] = v0
+                pairs[4 * np + 3] = e
+            np += 1
             p = e
-        params = tuple(plist)
+        params = _pairs(text, s, np, pairs)
     headers = _EMPTY
     if p < n and s[p] == 63:
         hlist = []
@@ -364,26 +479,33 @@ cdef object _uri(str text):
 
 
 # -- header parameters --------------------------------------------------------------------
-cdef object _params(str text, str where):
-    """``parse_params(text, where)``."""
-    if not text:
-        return _EMPTY
-    if not PyUnicode_IS_ASCII(text) or text.isspace():
-        return parse_params(text, where)
+cdef object _params(str text, Py_ssize_t pos, Py_ssize_t n, str where):
+    """``parse_params(text[pos:n], where)`` (``text`` is ASCII)."""
     cdef const unsigned char* s = PyUnicode_1BYTE_DATA(text)
-    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
-    cdef Py_ssize_t pos = 0, i, j, k, e
-    out = []
+    cdef Py_ssize_t i, j, k, e
+    cdef Py_ssize_t at[4 * MAX_PAIRS]
+    cdef int np = 0
+    cdef unsigned char c
+    cdef Py_ssize_t p0 = pos
+    if pos >= n:
+        return _EMPTY
+    for i in range(pos, n):  # all white space (str.isspace): the reference says why
+        c = s[i]
+        if not (c == 32 or 9 <= c <= 13 or 28 <= c <= 31):
+            break
+    else:
+        return parse_params(PyUnicode_Substring(text, p0, n), where)
     while pos < n:
         i = _ws(s, pos, n)
-        if i >= n or s[i] != 59:
-            return parse_params(text, where)
+        if i >= n or s[i] != 59 or np == MAX_PAIRS:
+            return parse_params(PyUnicode_Substring(text, p0, n), where)
         i = _ws(s, i + 1, n)
         e = _run(s, i, n, C_TOKEN, False)
         if e == i:
-            return parse_params(text, where)
-        name = PyUnicode_Substring(text, i, e)
-        value = None
+            return parse_params(PyUnicode_Substring(text, p0, n), where)
+        at[4 * np] = i
+        at[4 * np + 1] = e
+        at[4 * np + 2] = -1
         i = e
         j = _ws(s, e, n)
         if j < n and s[j] == 61:
@@ -407,12 +529,13 @@ cdef object _params(str text, str where):
                 elif s[j] == 91:
                     k = _ipv6(s, j, n)
             if k < 0:
-                return parse_params(text, where)
-            value = PyUnicode_Substring(text, j, k)
+                return parse_params(PyUnicode_Substring(text, p0, n), where)
+            at[4 * np + 2] = j
+            at[4 * np + 3] = k
             i = k
-        out.append((name, value))
+        np += 1
         pos = _ws(s, i, n)
-    return tuple(out)
+    return _pairs(text, s, np, at)
 
 
 # -- name-addr / addr-spec --------------------------------------------------------------------
@@ -423,7 +546,7 @@ cdef object _address(str value, str where):
     cdef str text = _strip(value)
     cdef const unsigned char* s = PyUnicode_1BYTE_DATA(text)
     cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
-    cdef Py_ssize_t i, lt = -1, gt, end = -1, a, b, semi
+    cdef Py_ssize_t i, lt = -1, gt, end = -1, a, b, semi, pstart
     display = None
     if n and s[0] == 34:
         i = 1
@@ -471,7 +594,7 @@ cdef object _address(str value, str where):
         while b > a and (s[b - 1] == 32 or s[b - 1] == 9):
             b -= 1
         uri_text = PyUnicode_Substring(text, a, b)
-        params_text = PyUnicode_Substring(text, gt + 1, n)
+        pstart = gt + 1
     else:
         semi = n
         for i in range(n):
@@ -485,9 +608,9 @@ cdef object _address(str value, str where):
             if s[i] == 63 or s[i] == 44 or s[i] == 32 or s[i] == 9:
                 return Address.parse(value, where)
         uri_text = PyUnicode_Substring(text, 0, b) if b != n else text
-        params_text = PyUnicode_Substring(text, semi, n) if semi < n else ""
+        pstart = semi
     uri = _uri(uri_text)
-    params = _params(params_text, where)
+    params = _params(text, pstart, n, where)
     addr = _new(Address)
     _put(addr, A_URI, uri)
     _put(addr, A_DISPLAY, display)
@@ -546,12 +669,18 @@ cdef object _via(str value):
         if j > t1_digits:
             if port_n > 65535:
                 return Via.parse(value)
-            port = port_n
+            port = _port(port_n)
             i = j
-    params = _params(PyUnicode_Substring(text, i, n), "Via")
+    params = _params(text, i, n, "Via")
+    for j in range(t0, t1):
+        if 97 <= s[j] <= 122:
+            transport = PyUnicode_Substring(text, t0, t1).upper()
+            break
+    else:
+        transport = _tok(text, s, t0, t1)
     via = _new(Via)
-    _put(via, V_TRANSPORT, PyUnicode_Substring(text, t0, t1).upper())
-    _put(via, V_HOST, PyUnicode_Substring(text, h0, h1))
+    _put(via, V_TRANSPORT, transport)
+    _put(via, V_HOST, _tok(text, s, h0, h1))
     _put(via, V_PORT, port)
     _put(via, V_PARAMS, params)
     _put(via, V_RAW, value)
@@ -577,7 +706,7 @@ cdef object _cseq(str value):
         return CSeq.parse(value)
     cseq = _new(CSeq)
     _put(cseq, C_NUMBER, number)
-    _put(cseq, C_METHOD, PyUnicode_Substring(text, m, n))
+    _put(cseq, C_METHOD, _tok(text, s, m, n))
     return cseq
 
 
@@ -602,99 +731,151 @@ cdef dict _KCODE = {
 assert set(_KCODE) == set(_py._WANTED)
 
 
-cdef list _scan_headers(list lines, list codes):
-    cdef list items = []
-    cdef Py_ssize_t i, nlines = len(lines), colon, b, a, n
-    cdef const unsigned char* s
-    cdef str line
+cdef struct Found:
+    # per header of interest (K_*): how many lines, the first and the last line's index
+    Py_ssize_t count[K_COUNT]
+    Py_ssize_t first[K_COUNT]
+    Py_ssize_t last[K_COUNT]
+
+
+cdef inline void _found(Found* f, int code, Py_ssize_t index) noexcept:
+    if code >= 0:
+        if f.count[code] == 0:
+            f.first[code] = index
+        f.last[code] = index
+        f.count[code] += 1
+
+
+cdef int _header_line(list items, str line, Found* f) except -1:
+    """One ASCII header line: appended to ``items`` (or folded into the last one)."""
+    cdef const unsigned char* s = PyUnicode_1BYTE_DATA(line)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(line), colon, b, a, last
     cdef tuple known
     cdef PyObject* hit
-    for i in range(1, nlines):
-        line = lines[i]
-        if not PyUnicode_IS_ASCII(line):
-            return None
-        s = PyUnicode_1BYTE_DATA(line)
-        n = PyUnicode_GET_LENGTH(line)
-        if n and (s[0] == 32 or s[0] == 9):
-            if not items:
-                raise SipParseError("Continuation line before any header")
-            last = len(items) - 1
-            key, name, value, raw = items[last]
-            items[last] = (
-                key,
-                name,
-                (value + " " + _strip(line)).strip(" \t"),
-                raw + "\r\n" + line,
-            )
-            continue
-        colon = -1
-        for a in range(n):
-            if s[a] == 58:
-                colon = a
-                break
-        if colon < 0:
-            raise SipParseError("Header line without a colon")
-        hit = _name_find(s, colon)
-        if hit != NULL:
-            known = <tuple>hit
-        else:
-            written = PyUnicode_Substring(line, 0, colon)
-            known = _NAMES.get(written)
-            if known is not None:
-                _name_keep(s, colon, known)
-        if known is None:
-            b = colon
-            while b > 0 and (s[b - 1] == 32 or s[b - 1] == 9):
-                b -= 1
-            if b == 0 or _run(s, 0, b, C_TOKEN, False) != b:
-                raise SipParseError("Bad header name")
-            name = PyUnicode_Substring(line, 0, b)
-            low = name.lower()
-            key = _COMPACT.get(low, low)
-            known = (key, name, _KCODE.get(key, -1))
-            if len(_NAMES) < _NAMES_MAX:
-                _NAMES[written] = known
-                _name_keep(s, colon, known)
-        a = _ws(s, colon + 1, n)
-        b = n
-        while b > a and (s[b - 1] == 32 or s[b - 1] == 9):
+    if n and (s[0] == 32 or s[0] == 9):
+        if not items:
+            raise SipParseError("Continuation line before any header")
+        last = len(items) - 1
+        key, name, value, raw = <tuple>items[last]
+        items[last] = (
+            key,
+            name,
+            (value + " " + _strip(line)).strip(" \t"),
+            raw + "\r\n" + line,
+        )
+        return 0
+    colon = -1
+    for a in range(n):
+        if s[a] == 58:
+            colon = a
+            break
+    if colon < 0:
+        raise SipParseError("Header line without a colon")
+    hit = _name_find(s, colon)
+    if hit != NULL:
+        known = <tuple>hit
+    else:
+        written = PyUnicode_Substring(line, 0, colon)
+        known = _NAMES.get(written)
+        if known is not None:
+            _name_keep(s, colon, known)
+    if known is None:
+        b = colon
+        while b > 0 and (s[b - 1] == 32 or s[b - 1] == 9):
             b -= 1
-        items.append((known[0], known[1], PyUnicode_Substring(line, a, b), line))
-        codes.append(known[2])
+        if b == 0 or _run(s, 0, b, C_TOKEN, False) != b:
+            raise SipParseError("Bad header name")
+        name = PyUnicode_Substring(line, 0, b)
+        low = name.lower()
+        key = _COMPACT.get(low, low)
+        known = (key, name, _KCODE.get(key, -1))
+        if len(_NAMES) < _NAMES_MAX:
+            _NAMES[written] = known
+            _name_keep(s, colon, known)
+    a = _ws(s, colon + 1, n)
+    b = n
+    while b > a and (s[b - 1] == 32 or s[b - 1] == 9):
+        b -= 1
+    _found(f, <int>known[2], len(items))
+    items.append((known[0], known[1], PyUnicode_Substring(line, a, b), line))
+    return 0
+
+
+cdef list _scan_lines(list lines, Found* f):
+    """The header lines of a head that is not all ASCII (rare): ``None`` as soon as a
+    line is not ASCII, for the twin to scan."""
+    cdef list items = []
+    cdef Py_ssize_t i
+    for i in range(1, len(lines)):
+        if not PyUnicode_IS_ASCII(lines[i]):
+            return None
+        _header_line(items, lines[i], f)
     return items
+
+
+cdef list _values(list items, Found* f, int code):
+    """Every value of the header ``code``, one per line (``None`` when absent)."""
+    cdef Py_ssize_t i, n = f.count[code]
+    if n == 0:
+        return None
+    cdef tuple item = <tuple>items[f.first[code]]
+    if n == 1:
+        return [item[2]]
+    key = item[0]
+    out = []
+    for i in range(f.first[code], f.last[code] + 1):
+        item = <tuple>items[i]
+        if item[0] == key:
+            out.append(item[2])
+    return out
+
+
+cdef inline str _value(list items, Found* f, int code):
+    """The first value of the header ``code`` (which is present)."""
+    return (<tuple>items[f.first[code]])[2]
 
 
 cdef object _start_line(str first, bint is_request, object headers):
     cdef Py_ssize_t n
     cdef const unsigned char* s
     cdef long code
+    cdef Py_ssize_t sp1, sp2, i
     if is_request and PyUnicode_IS_ASCII(first):
-        parts = first.split(" ")
-        if len(parts) == 3:
-            method, uri_text, version = parts
-            n = PyUnicode_GET_LENGTH(method)
-            if (
-                version == "SIP/2.0"
-                and n
-                and uri_text
-                and _run(PyUnicode_1BYTE_DATA(method), 0, n, C_TOKEN, False) == n
-            ):
-                try:
-                    uri = _uri(uri_text)
-                except SipParseError:
-                    raise SipParseError("Bad Request-URI") from None
-                if type(uri) is SipURI and not uri.headers:
-                    req = _new(Request)
-                    _put(req, R_HEADERS, headers)
-                    _put(req, R_BODY, b"")
-                    _put(req, R_METHOD, method)
-                    _put(req, R_URI, uri)
-                    return req
+        # "METHOD uri SIP/2.0": exactly two spaces, a token method, a URI
+        s = PyUnicode_1BYTE_DATA(first)
+        n = PyUnicode_GET_LENGTH(first)
+        sp1 = _run(s, 0, n, C_TOKEN, False)
+        sp2 = -1
+        if 0 < sp1 < n and s[sp1] == 32:
+            for i in range(sp1 + 1, n):
+                if s[i] == 32:
+                    sp2 = i
+                    break
+        if (
+            sp2 > sp1 + 1
+            and n - sp2 == 8
+            and s[sp2 + 1] == 83 and s[sp2 + 2] == 73 and s[sp2 + 3] == 80 and s[sp2 + 4] == 47
+            and s[sp2 + 5] == 50 and s[sp2 + 6] == 46 and s[sp2 + 7] == 48
+        ):
+            method = _tok(first, s, 0, sp1)
+            uri_text = PyUnicode_Substring(first, sp1 + 1, sp2)
+            try:
+                uri = _uri(uri_text)
+            except SipParseError:
+                raise SipParseError("Bad Request-URI") from None
+            if type(uri) is SipURI and not uri.headers:
+                req = _new(Request)
+                _put(req, R_HEADERS, headers)
+                _put(req, R_BODY, b"")
+                _put(req, R_METHOD, method)
+                _put(req, R_URI, uri)
+                return req
     elif not is_request and PyUnicode_IS_ASCII(first):
         # "SIP/2.0 ddd reason": the reason is everything after the second space
         s = PyUnicode_1BYTE_DATA(first)
         n = PyUnicode_GET_LENGTH(first)
-        if n >= 11 and (n == 11 or s[11] == 32) and first.startswith("SIP/2.0 "):
+        if (n >= 11 and (n == 11 or s[11] == 32) and s[0] == 83 and s[1] == 73 and s[2] == 80
+                and s[3] == 47 and s[4] == 50 and s[5] == 46 and s[6] == 48 and s[7] == 32):
             if (CLS[s[8]] & C_DIGIT) and (CLS[s[9]] & C_DIGIT) and (CLS[s[10]] & C_DIGIT):
                 code = (s[8] - 48) * 100 + (s[9] - 48) * 10 + (s[10] - 48)
                 if 100 <= code <= 699:
@@ -708,13 +889,13 @@ cdef object _start_line(str first, bint is_request, object headers):
     return _py._start_line(first, is_request, headers)
 
 
-cdef object _frame_body(list values, bytes body, bint stream):
+cdef object _frame_body(list items, Found* f, bytes body, bint stream):
     cdef str text
     cdef const unsigned char* s
     cdef Py_ssize_t n, i
     cdef long long length = 0
-    if values is not None and len(values) == 1:
-        text = values[0]
+    if f.count[K_CL] == 1:
+        text = _value(items, f, K_CL)
         if PyUnicode_IS_ASCII(text):
             s = PyUnicode_1BYTE_DATA(text)
             n = PyUnicode_GET_LENGTH(text)
@@ -728,7 +909,7 @@ cdef object _frame_body(list values, bytes body, bint stream):
                         return body
                     if length < len(body) and not stream:
                         return body[:length]
-    return _py._frame_body(values, body, stream)
+    return _py._frame_body(_values(items, f, K_CL), body, stream)
 
 
 cdef inline list _list_values(list values):
@@ -778,114 +959,157 @@ cdef object _branch(tuple params):
     return None
 
 
-cdef _validate(object msg, list found, dict cache, bint is_request):
-    cdef list got
-    cdef int code
-    for code, name in ((K_CALLID, "Call-ID"), (K_CSEQ, "CSeq"), (K_FROM, "From"), (K_TO, "To"),
-                       (K_MAXF, "Max-Forwards")):
-        got = found[code]
-        if got is not None and len(got) > 1:
-            raise SipParseError(f"Duplicate {name} header")
-    if found[K_VIA] is None:
+cdef _validate(object msg, list items, Found* f, dict cache, bint is_request):
+    if f.count[K_CALLID] > 1:
+        raise SipParseError("Duplicate Call-ID header")
+    if f.count[K_CSEQ] > 1:
+        raise SipParseError("Duplicate CSeq header")
+    if f.count[K_FROM] > 1:
+        raise SipParseError("Duplicate From header")
+    if f.count[K_TO] > 1:
+        raise SipParseError("Duplicate To header")
+    if f.count[K_MAXF] > 1:
+        raise SipParseError("Duplicate Max-Forwards header")
+    if f.count[K_VIA] == 0:
         raise SipParseError("Missing Via header")
-    if found[K_FROM] is None:
+    if f.count[K_FROM] == 0:
         raise SipParseError("Missing From header")
-    if found[K_TO] is None:
+    if f.count[K_TO] == 0:
         raise SipParseError("Missing To header")
-    if found[K_CALLID] is None:
+    if f.count[K_CALLID] == 0:
         raise SipParseError("Missing Call-ID header")
-    if found[K_CSEQ] is None:
+    if f.count[K_CSEQ] == 0:
         raise SipParseError("Missing CSeq header")
-    call_id = found[K_CALLID][0]
+    call_id = _value(items, f, K_CALLID)
     if not call_id or " " in call_id or "\t" in call_id:
         raise SipParseError("Bad Call-ID")
-    cseq = _cseq(found[K_CSEQ][0])
+    cseq = _cseq(_value(items, f, K_CSEQ))
     cache["cseq"] = cseq
     if is_request:
         if cseq.method != msg.method:
             raise SipParseError("CSeq method does not match the Request-Line")
         if cseq.number > 2147483647:
             raise SipParseError("Bad CSeq: number too large")
-        got = found[K_MAXF]
-        if got is not None:
-            _uint(got[0], "Max-Forwards", 255)
-        got = found[K_EXPIRES]
-        if got is not None:
-            _uint(got[0], "Expires", 4294967295)
-        got = found[K_CONTACT]
+        if f.count[K_MAXF]:
+            _uint(_value(items, f, K_MAXF), "Max-Forwards", 255)
+        if f.count[K_EXPIRES]:
+            _uint(_value(items, f, K_EXPIRES), "Expires", 4294967295)
         contacts = []
-        if got is not None:
-            values = _list_values(got)
+        if f.count[K_CONTACT]:
+            values = _list_values(_values(items, f, K_CONTACT))
             if values != ["*"]:
                 contacts = [_address(v, "Contact") for v in values]
         cache["contact"] = contacts
-    vias = [_via(v) for v in _list_values(found[K_VIA])]
+    vias = [_via(v) for v in _list_values(_values(items, f, K_VIA))]
     cache["via"] = vias
     for via in vias:
         branch = _branch(via.params)
         if branch is not None and (branch == MAGIC_COOKIE or not branch):
             raise SipParseError("Bad Via branch")
-    cache["from"] = _address(found[K_FROM][0], "From")
-    cache["to"] = _address(found[K_TO][0], "To")
+    cache["from"] = _address(_value(items, f, K_FROM), "From")
+    cache["to"] = _address(_value(items, f, K_TO), "To")
 
 
+cdef inline Py_ssize_t _blank_line(const unsigned char* raw, Py_ssize_t i, Py_ssize_t n) noexcept:
+    """Index of the first CRLFCRLF at or after ``i``, or -1 (``bytes.find``)."""
+    cdef const unsigned char* hit
+    while i + 3 < n:
+        hit = <const unsigned char*>memchr(raw + i, 13, n - 3 - i)
+        if hit == NULL:
+            return -1
+        i = hit - raw
+        if raw[i + 1] == 10 and raw[i + 2] == 13 and raw[i + 3] == 10:
+            return i
+        i += 1
+    return -1
 
 
 def parse_message(data, stream=False, max_size=65535):
     """Parse and validate one SIP message (see :func:`callcore.sip.message.parse_message`)."""
     if type(data) is not bytes:  # bytearray, memoryview …: rare, the twin takes them
         return _py.parse_message(data, stream, max_size)
-    cdef Py_ssize_t start = 0, end, size = len(<bytes>data)
+    cdef Py_ssize_t start = 0, end, size = len(<bytes>data), a, j, n, eol
     cdef const unsigned char* raw = <bytes>data
-    cdef list items, got
-    cdef list found, codes
+    cdef const unsigned char* h
+    cdef const unsigned char* hit
+    cdef list items
     cdef dict cache
-    cdef Py_ssize_t i
-    cdef int code
+    cdef str head, first, line
+    cdef Found f
+    cdef bint is_request
+    memset(&f, 0, sizeof(Found))
     if size > max_size:
         raise _py._fail("Message Too Large", 513, None, True)
     while start + 1 < size and raw[start] == 13 and raw[start + 1] == 10:
         start += 2
-    end = data.find(b"\r\n\r\n", start)
+    end = _blank_line(raw, start, size)
     if end < 0:  # all head: trailing CR/LF octets dropped
         body = b""
         end = size
         while end > start and (raw[end - 1] == 13 or raw[end - 1] == 10):
             end -= 1
+        wire = data[start:end] + b"\r\n\r\n"
     else:
         body = data[end + 4 :]
-    lines = PyUnicode_DecodeUTF8(<const char*>raw + start, end - start, "surrogateescape").split(
-        "\r\n"
-    )
-    first = lines[0]
-    is_request = not first.startswith("SIP/")
-    codes = []
+        wire = data[start:end + 4]
+    is_request = not (end - start >= 4 and raw[start] == 83 and raw[start + 1] == 73
+                      and raw[start + 2] == 80 and raw[start + 3] == 47)  # "SIP/"
+    head = PyUnicode_DecodeUTF8(<const char*>raw + start, end - start, "surrogateescape")
     try:
-        items = _scan_headers(lines, codes)
-        if items is None:  # a non-ASCII line: the twin scans (same rules)
-            items = _py._scan_headers(lines)
-            codes = [_KCODE.get((<tuple>item)[0], -1) for item in items]
+        if PyUnicode_IS_ASCII(head):
+            # the lines of head.split("\r\n"), made one at a time
+            h = PyUnicode_1BYTE_DATA(head)
+            n = PyUnicode_GET_LENGTH(head)
+            items = []
+            first = None
+            a = 0
+            while True:
+                eol = -1
+                j = a
+                while j < n:  # the next CRLF
+                    hit = <const unsigned char*>memchr(h + j, 13, n - j)
+                    if hit == NULL:
+                        break
+                    j = hit - h
+                    if j + 1 < n and h[j + 1] == 10:
+                        eol = j
+                        break
+                    j += 1
+                if eol >= 0:
+                    line = PyUnicode_Substring(head, a, eol)
+                else:
+                    line = PyUnicode_Substring(head, a, n) if a else head
+                if first is None:
+                    first = line
+                else:
+                    _header_line(items, line, &f)
+                if eol < 0:
+                    break
+                a = eol + 2
+        else:
+            lines = head.split("\r\n")
+            first = lines[0]
+            items = _scan_lines(lines, &f)
+            if items is None:  # a non-ASCII line: the twin scans (same rules)
+                items = _py._scan_headers(lines)
+                memset(&f, 0, sizeof(Found))
+                for a in range(len(items)):
+                    _found(&f, _KCODE.get((<tuple>items[a])[0], -1), a)
     except SipParseError as e:
         raise _py._fail(e.reason, 400, None, is_request) from None
     headers = _new(Headers)
     cache = {}
     _put(headers, H_ITEMS, items)
     _put(headers, H_CACHE, cache)
+    _put(headers, H_WIRE, None)
     try:
         msg = _start_line(first, is_request, headers)
-        found = [None] * K_COUNT
-        for i in range(len(items)):
-            code = codes[i]
-            if code >= 0:
-                got = found[code]
-                if got is None:
-                    found[code] = [(<tuple>items[i])[2]]
-                else:
-                    got.append((<tuple>items[i])[2])
-        msg.body = _frame_body(found[K_CL], body, stream)
-        _validate(msg, found, cache, is_request)
+        _set(msg, R_BODY, _frame_body(items, &f, body, stream))
+        _validate(msg, items, &f, cache, is_request)
     except SipParseError as e:
         raise _py._fail(e.reason, e.status, headers, is_request, e.extra_headers) from None
+    # serialize() sends these octets back while the headers and start line are unchanged
+    _set(headers, H_WIRE, (first, wire))
     return msg
 
 
@@ -912,7 +1136,9 @@ def scan_cseq(str value):
 
 def scan_params(str text, str where):
     """``parse_params(text, where)``."""
-    return _params(text, where)
+    if not PyUnicode_IS_ASCII(text):
+        return parse_params(text, where)
+    return _params(text, 0, PyUnicode_GET_LENGTH(text), where)
 
 
 
@@ -976,49 +1202,12 @@ _all_slots_filled(Origin, 6)
 _all_slots_filled(Timing, 3)
 _all_slots_filled(MediaDescription, 11)
 _all_slots_filled(SessionDescription, 15)
-
-
-cdef inline void _set(object obj, Py_ssize_t off, object value):
-    """Replace a slot's value (the slot may be empty)."""
-    cdef PyObject** slot = <PyObject**>((<char*><PyObject*>obj) + off)
-    cdef PyObject* old = slot[0]
-    Py_INCREF(value)
-    slot[0] = <PyObject*>value
-    Py_XDECREF(old)
+for _cls in (Attribute, Connection, Origin, Timing, MediaDescription, SessionDescription):
+    _plain(_cls)
 
 
 cdef inline str _sub(str s, Py_ssize_t a, Py_ssize_t b):
     return PyUnicode_Substring(s, a, b)
-
-
-# Short tokens that recur in every body (attribute names, "IN", "IP4", "audio",
-# "RTP/AVP" …) are shared instead of made anew: the same table as the header names,
-# holding str objects. Strings are immutable, so sharing is invisible but for speed.
-cdef NameSlot _TOKEN_SLOTS[NAME_SLOTS]
-cdef list _TOKEN_KEEP = []
-
-
-cdef str _tok(str s, const unsigned char* p, Py_ssize_t a, Py_ssize_t b):
-    cdef Py_ssize_t n = b - a
-    cdef Py_ssize_t i
-    cdef NameSlot* slot
-    if n > 12 or n < 2:
-        return PyUnicode_Substring(s, a, b)
-    slot = &_TOKEN_SLOTS[_name_hash(p + a, n)]
-    if slot.known != NULL and slot.length == n:
-        for i in range(n):
-            if slot.text[i] != p[a + i]:
-                break
-        else:
-            return <str>slot.known
-    text = PyUnicode_Substring(s, a, b)
-    if slot.known == NULL:
-        _TOKEN_KEEP.append(text)
-        slot.length = n
-        for i in range(n):
-            slot.text[i] = p[a + i]
-        slot.known = <PyObject*>text
-    return text
 
 
 cdef int _fields(const unsigned char* p, Py_ssize_t a, Py_ssize_t b,
@@ -1238,10 +1427,6 @@ cdef object _sdp(str s):
     cdef bint first = True
     cdef list attrs, m_attrs, m_bw, m_extra
     cdef list emails = [], phones = [], bandwidths = [], timing = [], media = [], extra = []
-    for j in range(n):
-        c = p[j]
-        if c < 32 and c != 13 and c != 10:
-            return None
     cdef list sd_attrs = []
     attrs = sd_attrs
     m = None
@@ -1250,7 +1435,12 @@ cdef object _sdp(str s):
     info = uri = connection = zone = key = None
     while i <= n:
         a = i
-        while i < n and p[i] != 13 and p[i] != 10:
+        while i < n:  # to the line end; a control character other than CR/LF: not ours
+            c = p[i]
+            if c < 32:
+                if c == 13 or c == 10:
+                    break
+                return None
             i += 1
         b = i
         if i >= n:
@@ -1282,9 +1472,9 @@ cdef object _sdp(str s):
             if m is None:
                 return None
             media.append(m)
-            attrs = m.attributes
-            m_bw = m.bandwidths
-            m_extra = m.extra
+            attrs = <list>_slot(m, SM_ATTRIBUTES)
+            m_bw = <list>_slot(m, SM_BANDWIDTHS)
+            m_extra = <list>_slot(m, SM_EXTRA)
         elif m is not None:
             if kind == 99:
                 conn = _sdp_connection(s, p, v, b)

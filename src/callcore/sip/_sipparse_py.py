@@ -129,9 +129,11 @@ def parse_message(data: bytes, stream: bool = False, max_size: int = 65535) -> R
     end = data.find(b"\r\n\r\n", start)
     if end < 0:
         head_bytes = data[start:].rstrip(b"\r\n")
+        wire = head_bytes + b"\r\n\r\n"
         body = b""
     else:
         head_bytes = data[start:end]
+        wire = data[start : end + 4]
         body = data[end + 4 :]
     lines = head_bytes.decode("utf-8", "surrogateescape").split("\r\n")
     first = lines[0]
@@ -144,6 +146,7 @@ def parse_message(data: bytes, stream: bool = False, max_size: int = 65535) -> R
     headers._items = items
     cache: dict = {}
     headers._cache = cache
+    headers._wire = None
     try:
         msg = _start_line(first, is_request, headers)
         # one pass: every value of the headers validated below, in order
@@ -160,6 +163,8 @@ def parse_message(data: bytes, stream: bool = False, max_size: int = 65535) -> R
         _validate(msg, found, cache, is_request)
     except SipParseError as e:
         raise _fail(e.reason, e.status, headers, is_request, e.extra_headers) from None
+    # serialize() sends these octets back while the headers and start line are unchanged
+    headers._wire = (first, bytes(wire))
     return msg
 
 

@@ -9,6 +9,10 @@ Max-Forwards, Contact, Expires, Content-Length); a fault raises
 
 An unchanged message serializes to the exact bytes it was parsed from: header
 lines keep their spelling, folding and compact names until they are changed.
+A parsed message keeps its head octets (``Headers._wire``) and ``serialize()``
+hands them back, plus the body, while its start line reads as parsed and its
+headers were not changed; every :class:`Headers` change drops them (see
+``Headers._changed``), and the lines are written out again as before.
 :class:`StreamFramer` cuts messages out of a TCP/TLS byte stream using
 Content-Length.
 """
@@ -135,12 +139,14 @@ class Headers:
     any case.
     """
 
-    __slots__ = ("_cache", "_items")
+    __slots__ = ("_cache", "_items", "_wire")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         # (key, name-as-written, value, raw-line-or-None)
         self._items: list[tuple[str, str, str, str | None]] = []
         self._cache: dict[str, Any] = {}
+        # (start line, head octets + CRLFCRLF) as parsed, until the first change
+        self._wire: tuple[str, bytes] | None = None
         for name, value in items:
             self.add(name, value)
 
@@ -182,6 +188,9 @@ class Headers:
 
     # -- changing ----------------------------------------------------------------
     def _changed(self) -> None:
+        # every change goes through here: it drops the typed views and the parsed
+        # octets, so serialize() writes the lines out again
+        self._wire = None
         if self._cache:
             self._cache.clear()
 
@@ -235,6 +244,7 @@ class Headers:
     def copy(self) -> Headers:
         h = Headers()
         h._items = list(self._items)
+        h._wire = self._wire  # same lines, same octets
         return h
 
     # -- typed views (cached until the headers change) ---------------------------------
@@ -373,7 +383,13 @@ class Message:
         raise NotImplementedError
 
     def serialize(self) -> bytes:
-        lines = [self.start_line()]
+        start = self.start_line()
+        wire = self.headers._wire
+        if wire is not None and wire[0] == start:
+            # headers untouched since parsing and the same start line: the octets
+            # parsed are exactly what the lines below would produce
+            return wire[1] + self.body
+        lines = [start]
         append = lines.append
         for item in self.headers._items:
             raw = item[3]
