@@ -35,7 +35,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from callcore.center.events import CallAbandoned, CallAnswered, CallOverflowed
@@ -97,15 +96,6 @@ def campaign_queue(campaign: Campaign, **overrides: Any) -> QueueConfig:
     }
     cfg.update(overrides)
     return QueueConfig(**cfg)
-
-
-@dataclass(slots=True)
-class _Flight:
-    attempt: Attempt
-    record: Any
-    task: asyncio.Task | None = None
-    routed_at: float | None = None
-    connected: asyncio.Future | None = None
 
 
 class Dialer(AgentModes, Booking):
@@ -184,7 +174,7 @@ class Dialer(AgentModes, Booking):
         self.tally = CampaignTally()
         self.attempts: list[Attempt] = []
         self.refusals = 0
-        self._flights: dict[str, _Flight] = {}  # call_id -> flight (answered calls)
+        self._routed: dict[str, Attempt] = {}  # call_id -> attempt, while it waits or talks
         self._tasks: set[asyncio.Task] = set()
         self._stopping = False
         self._subscribed = False
@@ -361,7 +351,7 @@ class Dialer(AgentModes, Booking):
             if not call.ended:
                 with contextlib.suppress(CallError):
                     await call.hangup()
-            self._flights.pop(call.call_id, None)
+            self._routed.pop(call.call_id, None)
             att.ended_at = self.now()
             self._finish(rec, att)
         return att
@@ -416,8 +406,7 @@ class Dialer(AgentModes, Booking):
         self._subscribe()
         now = self.now()
         self.tally.routing(now)
-        flight = _Flight(att, rec, routed_at=now)
-        self._flights[call.call_id] = flight
+        self._routed[call.call_id] = att
         port = LiveCallPort(call, self.center, attributes={"record": rec})
         fields = dict(getattr(rec, "fields", {}) or {})
         attrs: Mapping[str, Any] = {
@@ -443,10 +432,9 @@ class Dialer(AgentModes, Booking):
     def _on_acd_event(self, ev: Any) -> None:
         if not isinstance(ev, (CallAnswered, CallAbandoned, CallOverflowed)):
             return
-        fl = self._flights.get(ev.call_id)
-        if fl is None:
+        att = self._routed.get(ev.call_id)
+        if att is None:
             return
-        att = fl.attempt
         if isinstance(ev, CallAnswered):
             if att.agent_id is None and not att.abandoned:
                 att.agent_id = ev.agent_id
