@@ -728,3 +728,71 @@ def test_cancel_after_100_trying_from_a_slow_handler(arun, tmp_path):
     assert ended == [Hangup("cancelled", 487, by="remote")]
     assert len(rows) == 1
     assert_row(rows[0], cause="cancelled", status=487, hung_up_by="caller", answered=False)
+
+
+# ------------------------------------------- 5. caller leaves during an attended transfer
+def test_caller_hangs_up_during_the_consult_call_of_an_attended_transfer(arun, tmp_path):
+    """Caller ↔ agent 1 bridged by the switch; agent 1 holds the caller and consults agent 2
+    through the switch; the held caller hangs up before agent 1 completes the transfer. The
+    caller's legs end, the consult call goes on untouched (agent 1 can tell agent 2), and
+    when it ends nothing is left behind."""
+
+    async def main():
+        agent1_calls: list[Call] = []
+        agent1 = await answering_agent(agent1_calls)
+        agent2_calls: list[Call] = []
+        agent2 = await answering_agent(agent2_calls)
+        app = App()
+
+        @app.route("100", public=True)
+        async def to_agent1(call: Call) -> None:
+            out = await call.endpoint.dial(f"sip:agent1@127.0.0.1:{port_of(agent1)}", timeout=10)
+            assert out.call is not None
+            await call.answer()
+            await bridge(call, out.call)
+
+        @app.route("200", public=True)
+        async def consult(call: Call) -> None:
+            out = await call.endpoint.dial(f"sip:agent2@127.0.0.1:{port_of(agent2)}", timeout=10)
+            assert out.call is not None
+            await call.answer()
+            await bridge(call, out.call)
+
+        switch = await started(app)
+        caller = await started()
+        eps = (switch, agent1, agent2, caller)
+        before = {ep: ep.media.ports_in_use for ep in eps}
+        cdrs = CdrWriter(tmp_path / "cdr.sqlite")
+        cdrs.attach(switch)
+        try:
+            res = await caller.dial(f"sip:100@127.0.0.1:{port_of(switch)}", timeout=10)
+            assert res.answered and res.call is not None
+            await until(lambda: bool(agent1_calls), timeout=10)
+            customer_leg = agent1_calls[0]  # agent 1's side of the customer call
+            await customer_leg.hold()
+            consult_res = await agent1.dial(f"sip:200@127.0.0.1:{port_of(switch)}", timeout=10)
+            assert consult_res.answered and consult_res.call is not None
+            await until(lambda: bool(agent2_calls), timeout=10)
+            await res.call.hangup()  # the held customer gives up
+            customer_end = await asyncio.wait_for(customer_leg.wait_hangup(), 10)
+            consult_alive = not consult_res.call.ended and not agent2_calls[0].ended
+            await consult_res.call.hangup()  # agent 1 tells agent 2, hangs up
+            await asyncio.wait_for(agent2_calls[0].wait_hangup(), 10)
+            await released(*eps, ports_before=before)
+            rows = await cdrs.query()
+        finally:
+            await cdrs.aclose()
+            await stop_all(*eps)
+        return customer_end, consult_alive, rows
+
+    customer_end, consult_alive, rows = arun(main())
+    assert customer_end.by == "remote"  # the switch released agent 1's customer leg
+    assert consult_alive  # the caller leaving did not tear down the consult call
+    legs = by_direction(rows)
+    assert len(legs["inbound"]) == 2 and len(legs["outbound"]) == 2
+    inbound = {r.callee: r for r in legs["inbound"]}
+    assert_row(inbound["100"], cause="normal_clearing", hung_up_by="caller", answered=True)
+    assert_row(inbound["200"], cause="normal_clearing", hung_up_by="caller", answered=True)
+    out = {r.callee: r for r in legs["outbound"]}
+    assert_row(out["agent1"], cause="normal_clearing", hung_up_by="switch", answered=True)
+    assert_row(out["agent2"], cause="normal_clearing", hung_up_by="switch", answered=True)
