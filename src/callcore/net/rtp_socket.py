@@ -3,7 +3,14 @@
 The endpoint binds RTP on an even pool port and RTCP on port + 1, hands every
 valid RTP packet to a callback (or a queue read with :meth:`RtpEndpoint.recv`),
 sends packets built by its sans-IO :class:`~callcore.rtp.session.RtpSession`,
-and sends SR/RR + SDES every ``rtcp_interval`` seconds (randomized ×0.5–1.5).
+and sends SR/RR + SDES every ``rtcp_interval`` seconds (randomized ×0.5–1.5)
+from one loop timer (no task per endpoint). On close it sends an RTCP BYE —
+only if it ever sent an RTP or RTCP packet (RFC 3550 §6.3.7).
+
+The sockets are created and bound here and handed to the loop ready-made: with
+``local_addr`` the loop would resolve the (numeric) host again for every socket
+— in uvloop a ``getaddrinfo`` round trip through its thread pool, four per
+bridged call.
 
 Symmetric RTP (latching): the address signalled in SDP is often wrong behind
 NAT. With ``LatchMode.ONCE`` (default) the first valid packet's source address
@@ -17,6 +24,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import functools
+import ipaddress
+import socket
 import time
 from collections.abc import Callable
 
@@ -47,6 +57,28 @@ class _Proto(asyncio.DatagramProtocol):
         pass
 
 
+@functools.lru_cache(maxsize=64)
+def _family(host: str) -> int | None:
+    """The address family of an IP literal; None for a name (the loop resolves it).
+    Memoised: it is asked for every port pair, almost always about the same host."""
+    try:
+        return socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:
+        return None
+
+
+def _bound_socket(family: int, host: str, port: int) -> socket.socket:
+    """A non-blocking UDP socket bound to ``(host, port)`` (OSError if refused)."""
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.setblocking(False)
+        sock.bind((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 class RtpEndpoint:
     """One RTP session on a UDP port pair. Create with :meth:`open`."""
 
@@ -71,7 +103,7 @@ class RtpEndpoint:
         self._queue: asyncio.Queue[tuple[RtpPacket, Addr]] = asyncio.Queue(queue_size)
         self._rtp: asyncio.DatagramTransport | None = None
         self._rtcp: asyncio.DatagramTransport | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._rtcp_timer: asyncio.TimerHandle | None = None
         self._closed = False
         self.host = ""
         self.remote_addr: Addr | None = None
@@ -105,6 +137,7 @@ class RtpEndpoint:
         ``max_attempts`` failures :class:`PortPoolExhausted` is raised.
         """
         loop = asyncio.get_running_loop()
+        family = _family(host)
         last_exc: OSError | None = None
         for _ in range(min(max_attempts, pool.capacity)):
             port = pool.allocate()
@@ -119,13 +152,9 @@ class RtpEndpoint:
                 queue_size,
             )
             try:
-                rtp, _ = await loop.create_datagram_endpoint(
-                    lambda ep=ep: _Proto(ep._rtp_received), local_addr=(host, port)
-                )
+                rtp, _ = await ep._endpoint(loop, family, host, port, ep._rtp_received)
                 try:
-                    rtcp, _ = await loop.create_datagram_endpoint(
-                        lambda ep=ep: _Proto(ep._rtcp_received), local_addr=(host, port + 1)
-                    )
+                    rtcp, _ = await ep._endpoint(loop, family, host, port + 1, ep._rtcp_received)
                 except BaseException:  # refused, or cancelled while binding
                     rtp.close()
                     raise
@@ -140,9 +169,22 @@ class RtpEndpoint:
             ep.host = host
             if remote is not None:
                 ep.set_remote(remote, remote_rtcp)
-            ep._task = loop.create_task(ep._rtcp_loop())
+            ep._schedule_rtcp(loop)
             return ep
         raise PortPoolExhausted(f"could not bind an RTP port pair on {host}: {last_exc}")
+
+    @staticmethod
+    async def _endpoint(loop, family: int | None, host: str, port: int, handler):
+        if family is None:  # a host name: let the loop resolve it
+            return await loop.create_datagram_endpoint(
+                lambda: _Proto(handler), local_addr=(host, port)
+            )
+        sock = _bound_socket(family, host, port)
+        try:
+            return await loop.create_datagram_endpoint(lambda: _Proto(handler), sock=sock)
+        except BaseException:
+            sock.close()
+            raise
 
     @property
     def local_addr(self) -> Addr:
@@ -239,29 +281,40 @@ class RtpEndpoint:
             self._rtcp.sendto(self.session.rtcp_report(self._clock()), self.remote_rtcp_addr)
             self.rtcp_sent += 1
 
-    async def _rtcp_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.session.rtcp_interval(self.rtcp_interval))
-            self.send_rtcp_report()
+    def _schedule_rtcp(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._rtcp_timer = loop.call_later(
+            self.session.rtcp_interval(self.rtcp_interval), self._rtcp_due, loop
+        )
+
+    def _rtcp_due(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._closed:
+            return
+        self._schedule_rtcp(loop)  # the next one first: a failing send must not stop RTCP
+        self.send_rtcp_report()
 
     # -- teardown ---------------------------------------------------------------
     async def close(self, reason: str | None = None) -> None:
-        """Send an RTCP BYE (if a peer is known), stop RTCP, unbind, release the ports."""
+        """Send an RTCP BYE (if a peer is known and we ever sent RTP or RTCP: RFC 3550
+        §6.3.7), stop RTCP, unbind, release the ports."""
         if self._closed:
             return
-        if self._rtcp is not None and self.remote_rtcp_addr is not None:
+        if (
+            self._rtcp is not None
+            and self.remote_rtcp_addr is not None
+            and (self.rtcp_sent or self.session.sender.active)
+        ):
             with contextlib.suppress(OSError):
                 self._rtcp.sendto(
                     self.session.rtcp_bye(self._clock(), reason), self.remote_rtcp_addr
                 )
         self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._rtcp_timer is not None:
+            self._rtcp_timer.cancel()
+            self._rtcp_timer = None
         for tr in (self._rtp, self._rtcp):
             if tr is not None:
                 tr.close()
+        self._on_packet = None  # it usually refers back to our owner: no cycle left behind
         self.pool.release(self.port)
 
     async def __aenter__(self) -> RtpEndpoint:

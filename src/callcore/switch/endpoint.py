@@ -124,6 +124,7 @@ class Endpoint:
         self.calls: dict[tuple[str, str], Call] = {}  # (Call-ID, local tag) -> call
         self._uac: dict[ClientTransaction, asyncio.Future[Response]] = {}
         self._handler_tasks: set[asyncio.Task] = set()
+        self._media_closing: set[asyncio.Task] = set()  # RTP sessions of ended calls closing
         self.media = MediaEngine(host, rtp_ports)
         #: RFC 4028: the interval we offer on outgoing calls, and the smallest we accept
         self.session_expires = session_timer.DEFAULT_SE
@@ -178,6 +179,10 @@ class Endpoint:
         if self._timer is not None:
             self._timer.cancel()
         await asyncio.sleep(0)
+        # let the RTP sessions of ended calls close (not cancelled with the handlers:
+        # a close cancelled before it ran would leave its ports bound and in use)
+        if self._media_closing:
+            await asyncio.gather(*list(self._media_closing), return_exceptions=True)
         await self.transports.close()
 
     def _now(self) -> float:
@@ -965,8 +970,8 @@ class Endpoint:
                 log.exception("call-ended hook failed for %r", call)
         if call.session is not None and not call.session.closed:
             task = asyncio.get_running_loop().create_task(call.session.close())
-            self._handler_tasks.add(task)
-            task.add_done_callback(self._handler_tasks.discard)
+            self._media_closing.add(task)
+            task.add_done_callback(self._media_closing.discard)
 
 
 def md5_only(challenges: list[str], req: Request, agents: tuple[str, ...]) -> list[str]:
