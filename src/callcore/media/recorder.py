@@ -42,13 +42,21 @@ class RecorderError(Exception):
 
 
 class Recorder:
-    """Sans-IO frame accumulator (see module doc)."""
+    """Sans-IO frame accumulator (see module doc).
+
+    Frames are appended to one growing buffer per channel — no per-frame
+    arrays — and interleaved (stereo) or mixed (mono with both legs) once per
+    chunk, when ``flush_ms`` of audio is buffered: the per-tick cost is two
+    ``bytearray`` appends.
+    """
 
     __slots__ = (
-        "_buf",
         "_buffered",
         "_flush_samples",
+        "_left",
         "_paused",
+        "_right",
+        "_stereo",
         "mode",
         "paused_samples",
         "rate",
@@ -62,8 +70,13 @@ class Recorder:
             raise ValueError("flush_ms must be > 0")
         self.mode = mode
         self.rate = rate
+        self._stereo = mode == "stereo"
         self._flush_samples = rate * flush_ms // 1000
-        self._buf: list[bytes] = []
+        # stereo: caller / agent channels, always the same length; mono: the frames
+        # (caller, or agent when the caller is silent) / the agent's part of frames
+        # where both spoke, zero-padded to line up (empty while nobody overlapped)
+        self._left = bytearray()
+        self._right = bytearray()
         self._buffered = 0
         self._paused = False
         #: Samples (per channel) recorded so far, paused spans included.
@@ -94,32 +107,37 @@ class Recorder:
         """
         lc = len(caller) if caller else 0
         la = len(agent) if agent else 0
-        n = max(lc, la) // 2
-        if (lc and lc % 2) or (la and la % 2):
-            raise ValueError("frames must hold whole 16-bit samples")
-        if lc and la and lc != la:
-            raise ValueError(f"caller and agent frames differ in length ({lc} vs {la} bytes)")
-        if n == 0:
-            return None
-        if self._paused:
-            out = bytes(2 * n * self.channels)
-            self.paused_samples += n
-        elif self.mode == "stereo":
-            st = np.zeros((n, 2), dtype="<i2")
-            if lc:
-                st[:, 0] = np.frombuffer(caller, dtype="<i2")
-            if la:
-                st[:, 1] = np.frombuffer(agent, dtype="<i2")
-            out = st.tobytes()
-        elif lc and la:
-            s = np.frombuffer(caller, dtype="<i2").astype(np.int32) + np.frombuffer(
-                agent, dtype="<i2"
-            )
-            out = np.clip(s, -32768, 32767).astype("<i2").tobytes()
+        if lc != la:
+            if (lc and lc % 2) or (la and la % 2):
+                raise ValueError("frames must hold whole 16-bit samples")
+            if lc and la:
+                raise ValueError(f"caller and agent frames differ in length ({lc} vs {la} bytes)")
+            nb = lc or la
         else:
-            out = bytes(caller if lc else agent)  # type: ignore[arg-type]
+            if lc % 2:
+                raise ValueError("frames must hold whole 16-bit samples")
+            nb = lc
+        if nb == 0:
+            return None
+        left = self._left
+        if self._paused:
+            left += _zeros(nb)
+            if self._stereo:
+                self._right += _zeros(nb)
+            self.paused_samples += nb >> 1
+        elif self._stereo:
+            left += caller if lc else _zeros(nb)  # type: ignore[operator]
+            self._right += agent if la else _zeros(nb)  # type: ignore[operator]
+        elif lc and la:  # mono, both legs: mixed when the chunk is cut
+            right = self._right
+            if len(right) < len(left):
+                right += _zeros(len(left) - len(right))
+            left += caller  # type: ignore[operator]
+            right += agent  # type: ignore[operator]
+        else:
+            left += caller if lc else agent  # type: ignore[operator]
+        n = nb >> 1
         self.samples += n
-        self._buf.append(out)
         self._buffered += n
         if self._buffered >= self._flush_samples:
             return self.flush()
@@ -127,10 +145,38 @@ class Recorder:
 
     def flush(self) -> bytes:
         """Whatever is buffered (possibly ``b""``)."""
-        out = b"".join(self._buf)
-        self._buf.clear()
+        left, right = self._left, self._right
+        if self._stereo:
+            out = np.empty(len(left), dtype="<i2")  # 2 channels x len/2 samples
+            out[0::2] = np.frombuffer(left, dtype="<i2")
+            out[1::2] = np.frombuffer(right, dtype="<i2")
+            chunk = out.tobytes()
+        elif right:
+            if len(right) < len(left):
+                right += _zeros(len(left) - len(right))
+            s = np.frombuffer(left, dtype="<i2").astype(np.int32) + np.frombuffer(
+                right, dtype="<i2"
+            )
+            chunk = np.clip(s, -32768, 32767).astype("<i2").tobytes()
+        else:
+            chunk = bytes(left)
+        self._left = bytearray()
+        self._right = bytearray()
         self._buffered = 0
-        return out
+        return chunk
+
+
+_ZEROS: dict[int, bytes] = {}
+
+
+def _zeros(nbytes: int) -> bytes:
+    """``bytes(nbytes)``, shared (frames have one or two sizes)."""
+    z = _ZEROS.get(nbytes)
+    if z is None:
+        z = bytes(nbytes)
+        if len(_ZEROS) < 64:
+            _ZEROS[nbytes] = z
+    return z
 
 
 class WavChunkWriter:
@@ -227,7 +273,8 @@ class AsyncRecorder:
     def feed(self, caller: bytes | None, agent: bytes | None = None) -> None:
         if self._closed:
             raise RecorderError("recorder is closed")
-        self._check()
+        if self._error is not None:
+            self._check()
         chunk = self.recorder.feed(caller, agent)
         if chunk:
             self._q.put(chunk)

@@ -100,6 +100,10 @@ class Frame(NamedTuple):
     marker: bool = False
 
 
+_tuple_new = tuple.__new__  # Frame(...) without the generated __new__ and its defaults
+_AUDIO = FrameKind.AUDIO
+
+
 class Concealer(Protocol):
     """Policy that makes the payload for a concealed or silent frame."""
 
@@ -252,6 +256,31 @@ class JitterBuffer:
     def push(self, packet: RtpPacket, now: float) -> bool:
         """Buffer a packet; False if it was dropped (duplicate, late)."""
         ts = packet.timestamp
+        if packet.ssrc == self._ssrc and self._state == _PLAYING:
+            # the usual case — a new packet for a slot still ahead, no re-anchoring due:
+            # the general path below, with its branches that cannot apply left out
+            buf = self._buf
+            d = ((ts - self._next_ts + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+            if 0 <= d <= self.resync_samples and (buf or not self._held) and ts not in buf:
+                self.stats.received += 1
+                transit = now * self.clock_rate - ts
+                prev = self._prev_transit
+                self._prev_transit = transit
+                if prev is not None:
+                    d = transit - prev
+                    if d < 0:
+                        d = -d
+                    if d < self.resync_samples:
+                        self._jitter += (d - self._jitter) / 16.0
+                        self._have_jitter = True
+                buf[ts] = packet
+                if (
+                    len(buf) == 1
+                    or ((ts - self._highest + 0x80000000) & 0xFFFFFFFF) - 0x80000000 > 0
+                ):
+                    self._highest = ts
+                    self._highest_at = now
+                return True
         if packet.ssrc != self._ssrc:
             if self._ssrc is not None:
                 self.stats.resyncs += 1
@@ -354,16 +383,30 @@ class JitterBuffer:
             self.stats.underruns += 1
             self._held += 1
             return self._conceal(ts, hold=True)
-        self._advance(ts, played=True)
+        # _advance(ts, played=True), inlined
+        record = self._played
+        record[ts] = None
+        if len(record) > 64:
+            del record[next(iter(record))]
+        next_ts = self._next_ts = (ts + fs) & 0xFFFFFFFF
         self._held = 0
         self._run = 0
-        self._last = pkt.payload
+        payload = self._last = pkt.payload
         self.stats.played += 1
         if buf:
             # buffered audio beyond the target, in timestamp units; the missing slots
             # in it will be skipped as losses when they come up, if still missing
-            span = ts_diff(self._highest, self._next_ts) + fs
-            excess = span - self._target_samples()
+            span = (((self._highest - next_ts + 0x80000000) & 0xFFFFFFFF) - 0x80000000) + fs
+            # _target_samples(), inlined (same arithmetic)
+            if self._have_jitter:
+                t = self.ptime + self.jitter_factor * self._jitter / self.clock_rate
+                if t < self.min_delay:
+                    t = self.min_delay
+                elif t > self.max_delay:
+                    t = self.max_delay
+                excess = span - t * self.clock_rate
+            else:
+                excess = span - self._initial_delay * self.clock_rate
             if excess > self.max_excess * fs:  # far above: drop the excess now
                 self._over = 0
                 self._drop(int((excess + 1) // fs) - (span // fs - len(buf)))
@@ -378,7 +421,7 @@ class JitterBuffer:
                 self._over = 0
         else:
             self._over = 0
-        return Frame(FrameKind.AUDIO, pkt.payload, ts, pkt.sequence_number, 1.0, pkt.marker)
+        return _tuple_new(Frame, (_AUDIO, payload, ts, pkt.sequence_number, 1.0, pkt.marker))
 
     def _drop(self, n: int, keep_newest: bool = False) -> int:
         """Skip the ``n`` oldest slots (stopping short of the newest buffered

@@ -25,6 +25,9 @@ from .stats import ReceiverStats, SenderStats, estimate_mos, round_trip_time
 
 __all__ = ["RtpSession"]
 
+_new = object.__new__
+_parse = RtpPacket.parse
+
 
 class RtpSession:
     """State of one RTP session (sans-IO)."""
@@ -61,14 +64,19 @@ class RtpSession:
         self, payload: bytes, *, payload_type: int, timestamp: int, marker: bool, now: float
     ) -> RtpPacket:
         """A packet from this session's SSRC with the next sequence number."""
-        pkt = RtpPacket(
-            payload_type=payload_type,
-            sequence_number=self.next_sequence(),
-            timestamp=timestamp & 0xFFFFFFFF,
-            ssrc=self.ssrc,
-            payload=payload,
-            marker=marker,
-        )
+        seq = self._seq
+        self._seq = (seq + 1) & 0xFFFF
+        pkt = _new(RtpPacket)  # the fields set directly: cheaper than the dataclass __init__
+        pkt.payload_type = payload_type
+        pkt.sequence_number = seq
+        pkt.timestamp = timestamp & 0xFFFFFFFF
+        pkt.ssrc = self.ssrc
+        pkt.payload = payload
+        pkt.marker = marker
+        pkt.csrc = ()
+        pkt.extension_profile = None
+        pkt.extension_data = b""
+        pkt.padding_size = 0
         self.sender.on_sent(pkt, now)
         return pkt
 
@@ -80,11 +88,11 @@ class RtpSession:
     def on_rtp(self, data: bytes, now: float) -> RtpPacket | None:
         """Parse and account for a received RTP datagram (None if invalid)."""
         try:
-            pkt = RtpPacket.parse(data)
+            pkt = _parse(data)
         except RtpError:
             self.invalid_rtp += 1
             return None
-        self.receiver.on_packet(pkt, now)
+        self.receiver.update(pkt.ssrc, pkt.sequence_number, pkt.timestamp, now)
         return pkt
 
     def on_rtcp(self, data: bytes, now: float) -> list[RtcpPacket]:

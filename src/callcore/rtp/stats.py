@@ -117,6 +117,28 @@ class ReceiverStats:
     def update(self, ssrc: int, seq: int, timestamp: int, now: float) -> bool:
         """Account for one received packet; return True if it is valid (counted)."""
         src = self._src
+        if src is not None and ssrc == src.ssrc:
+            max_seq = src.max_seq
+            if (seq - max_seq) & 0xFFFF < MAX_DROPOUT:
+                # the usual case, in order (or a small gap) from the current source:
+                # update_seq() and _jitter() inlined, same arithmetic
+                if seq < max_seq:
+                    src.cycles += RTP_SEQ_MOD
+                src.max_seq = seq
+                src.received += 1
+                transit = now * self.clock_rate - timestamp
+                prev = src.transit
+                src.transit = transit
+                if prev is not None:
+                    d = transit - prev
+                    if d > 2147483648.0:
+                        d -= 4294967296.0
+                    elif d < -2147483648.0:
+                        d += 4294967296.0
+                    if d < 0:
+                        d = -d
+                    src.jitter += (d - src.jitter) / 16.0
+                return True
         if src is None or ssrc != src.ssrc:
             cand = self._candidate
             if cand is None or cand.ssrc != ssrc:

@@ -115,40 +115,45 @@ class MediaSession:
     def on_packet(self, pkt: RtpPacket, addr) -> None:
         self.received += 1
         now = self.clock.now()
-        if self.te_pt is not None and pkt.payload_type == self.te_pt:
+        pt = pkt.payload_type
+        te_pt = self.te_pt
+        if pt == self.codec.payload_type and pt != te_pt:  # audio: the usual case
+            self.jitter.push(pkt, now)
+        elif te_pt is not None and pt == te_pt:
             for ev in self.dtmf_rx.receive(pkt, now):
                 if isinstance(ev, DtmfDigit) and self.on_dtmf is not None:
                     self.on_dtmf(ev.digit)
-            return
-        if pkt.payload_type == self.codec.payload_type:
-            self.jitter.push(pkt, now)
 
     # -- the two passes of a tick
     def receive_stage(self, now: float, skipped: int = 0) -> None:
         """Pull this tick's frame; ``skipped`` ticks were missed since the last one."""
+        jitter = self.jitter
         if skipped:
-            self.jitter.skip(skipped)
-        frame = self.jitter.pop(now)
-        self.heard = (
+            jitter.skip(skipped)
+        frame = jitter.pop(now)
+        heard = self.heard = (
             self.codec.decode(frame.payload) if frame is not None and frame.payload else SILENCE_PCM
         )
         for tap in self.taps:
-            tap(self.heard)
+            tap(heard)
 
     def send_stage(self, now: float) -> None:
         source = self.source
-        if source is None or not self.send_enabled or self.endpoint.remote_addr is None:
+        endpoint = self.endpoint
+        if source is None or not self.send_enabled or endpoint.remote_addr is None:
             return
         pcm = source()
         if pcm is None:
             return
+        codec = self.codec
+        ts = self._ts
         try:
-            self.endpoint.send(self.codec.encode(pcm), payload_type=self.codec.payload_type,
-                               timestamp=self._ts, marker=self._first)  # fmt: skip
+            endpoint.send(codec.encode(pcm), payload_type=codec.payload_type, timestamp=ts,
+                          marker=self._first)  # fmt: skip
         except RuntimeError:  # closed underneath us
             return
         self._first = False
-        self._ts = (self._ts + FRAME_SAMPLES) & 0xFFFFFFFF
+        self._ts = (ts + FRAME_SAMPLES) & 0xFFFFFFFF
         self.sent += 1
 
     async def close(self) -> None:
@@ -212,6 +217,7 @@ class MediaClock:
         self.sessions.append(session)
         if self._handle is None:
             self._loop = asyncio.get_running_loop()
+            self.now = self._loop.time  # type: ignore[method-assign]  # per packet: one call
             self._next = self._loop.time() + self.ptime
             self._handle = self._loop.call_at(self._next, self._tick)
 
@@ -262,17 +268,18 @@ class MediaEngine:
         self.clock = MediaClock(ptime)
 
     async def open(self, codec: str = "PCMU", te_pt: int | None = 101) -> MediaSession:
-        session_box: list[MediaSession] = []
+        handler: list[Callable[[RtpPacket, object], None] | None] = [None]
 
         def on_packet(pkt: RtpPacket, addr) -> None:
-            if session_box:
-                session_box[0].on_packet(pkt, addr)
+            h = handler[0]
+            if h is not None:
+                h(pkt, addr)
 
         endpoint = await RtpEndpoint.open(
             self.pool, self.host, on_packet=on_packet, latch=LatchMode.ONCE
         )
         session = MediaSession(self.clock, endpoint, Codec(codec), te_pt)
-        session_box.append(session)
+        handler[0] = session.on_packet
         self.clock.add(session)
         return session
 

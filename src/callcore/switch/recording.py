@@ -156,10 +156,13 @@ class Recording:
                 # a clock that fell behind skips ticks (their audio is dropped to keep
                 # the delay down): record silence for them so the timeline stays true
                 pos = clock.ticks + clock.skipped_ticks
-                gap = pos - self._pos - 1 if self._pos is not None else 0
+                last = self._pos
                 self._pos = pos
-                for _ in range(min(gap, _MAX_GAP)):
-                    self._rec.feed(_SILENCE, _SILENCE if self._rec.recorder.channels == 2 else None)
+                if last is not None and pos - last > 1:
+                    for _ in range(min(pos - last - 1, _MAX_GAP)):
+                        self._rec.feed(
+                            _SILENCE, _SILENCE if self._rec.recorder.channels == 2 else None
+                        )
             self._rec.feed(a, b)
         except RecorderError as exc:  # disk full …: stop recording, never break the clock
             self.error = exc
