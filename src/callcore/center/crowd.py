@@ -34,7 +34,7 @@ from callcore.sip.transaction import Peer
 from callcore.switch.app import App
 from callcore.switch.endpoint import Endpoint
 
-from .runtime import CALLER_CALL_ID_HEADER, ensure_media
+from .runtime import CALLER_CALL_ID_HEADER
 
 if TYPE_CHECKING:
     from callcore.switch.call import Call
@@ -95,7 +95,6 @@ async def send_digits(
     call: Call, digits: str, *, duration: float = 0.08, gap: float = 0.08
 ) -> None:
     """Send ``digits`` as RFC 4733 telephone-events on ``call``'s RTP session."""
-    ensure_media(call)
     session = call.session
     if session is None or session.closed or session.endpoint.remote_addr is None:
         raise RuntimeError("no RTP towards the far end")

@@ -64,22 +64,6 @@ log = logging.getLogger("callcore.center.runtime")
 CALLER_CALL_ID_HEADER = "X-Callcore-Caller-Call-ID"
 
 
-def ensure_media(call: Call) -> None:
-    """Point an outbound leg's RTP at the answerer's SDP address and codec.
-
-    :meth:`Endpoint.dial` negotiates the answer but leaves the RTP session to
-    latch on the first packet it receives; a far end that stays silent (or a
-    whisper played before it speaks) needs the remote address set from the
-    SDP answer.
-    """
-    media, session = call.media, call.session
-    if media is None or session is None or session.closed:
-        return
-    if session.endpoint.remote_addr is None and getattr(media, "remote_port", 0):
-        session.set_codec(media.codec.name, media.telephone_event_pt)
-        session.set_remote(media.remote_address, media.remote_port)
-
-
 @dataclass(slots=True, eq=False)
 class _Waiting:
     """Live side of one queued caller."""
@@ -402,7 +386,6 @@ class CenterRuntime:
         )
         if not res.answered or res.call is None:
             return f"number_{res.outcome}"
-        ensure_media(res.call)
         if call.ended:
             await res.call.hangup()
             return "abandoned"
@@ -545,7 +528,6 @@ class CenterRuntime:
                     res = d.result()
                     if res.answered and res.call is not None and leg is None:
                         leg = res.call
-                        ensure_media(leg)
                     elif res.answered and res.call is not None:
                         await res.call.hangup()
                     else:
@@ -700,7 +682,6 @@ class CenterRuntime:
             res = await self.endpoint.dial(self._device_uri(d), caller=cmd.number, timeout=20)
             if res.answered and res.call is not None:
                 agent_leg = res.call
-                ensure_media(agent_leg)
                 break
         if agent_leg is None:
             self.acd.callback_failed(cmd.call_id, self.now())
@@ -717,7 +698,6 @@ class CenterRuntime:
             self._pump()
             return
         customer = res.call
-        ensure_media(customer)
         if not self.acd.answered(cmd.call_id, cmd.agent_id, self.now()):
             await agent_leg.hangup()
             await customer.hangup()
@@ -746,4 +726,4 @@ class CenterRuntime:
         }
 
 
-__all__ = ["CALLER_CALL_ID_HEADER", "CenterRuntime", "RuntimeCounters", "ensure_media"]
+__all__ = ["CALLER_CALL_ID_HEADER", "CenterRuntime", "RuntimeCounters"]

@@ -72,7 +72,6 @@ async def run_collections_alongside(
             today=ten.date(),
             dial_uri=callees.uri_template(),
             wall_clock=wall,
-            time_of_day=lambda: (wall() - ten.timestamp() + 10 * 3600) % 86400,
             ring_timeout=ring_timeout,
             rules=rules,
             talk_samples=(2.0, 3.0, 4.0, 5.0, 6.0),  # the simulated agents talk 2-6 s

@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from callcore.center.events import CallAbandoned, CallAnswered, CallOverflowed
 from callcore.center.live import LiveCallPort
 from callcore.center.queue import OverflowTarget, QueueConfig
-from callcore.center.runtime import ensure_media
 from callcore.net.port_pool import PortPoolExhausted
 from callcore.pacing import ComplianceGuard, PacingPolicy, Progressive
 from callcore.switch.call import CallError
@@ -107,7 +106,9 @@ class Dialer(AgentModes, Booking):
     ``None`` to rely on the pool and the pacing guard only). ``flow`` — the
     agentless flow. ``wall_clock`` gives epoch seconds for the pool and the gate
     (inject a fixed clock in tests); ``time_of_day`` gives seconds since the
-    campaign's local midnight for the pacing guard's calling hours. ``truth``
+    campaign's local midnight for the pacing guard's calling hours (default:
+    the wall clock read in ``default_tz``, which is also the zone best-time
+    scheduling falls back to for a record whose zone is unknown). ``truth``
     maps a record to what really answered (``human``/``machine``/``fax``) when
     it is known — a pilot list or a test farm — to measure AMD accuracy.
     ``uri_for`` turns a record into the SIP URI to dial (default:
@@ -159,7 +160,7 @@ class Dialer(AgentModes, Booking):
         self.flow = flow
         self.analyzer_factory = analyzer_factory
         self.wall = wall_clock
-        self._tod = time_of_day
+        self._tod = time_of_day or time_of_day_in(default_tz, wall_clock)
         self.truth = truth
         self.on_attempt = on_attempt
         self.uri_for = uri_for or (
@@ -186,16 +187,10 @@ class Dialer(AgentModes, Booking):
         return self.center.now()
 
     def time_of_day(self) -> float:
-        if self._tod is not None:
-            return self._tod()
-        t = time.localtime(self.wall())
-        return t.tm_hour * 3600.0 + t.tm_min * 60.0 + t.tm_sec
+        """Seconds since midnight in the campaign's zone (the pacing guard's calling hours)."""
+        return self._tod()
 
     # ------------------------------------------------------------ running
-    @property
-    def in_flight(self) -> int:
-        return len(self._tasks)
-
     def agents(self) -> list:
         if not self.campaign.agents_needed:
             return []
@@ -338,7 +333,6 @@ class Dialer(AgentModes, Booking):
             self._finish(rec, att)
             return att
         call = res.call
-        ensure_media(call)
         att.answered_at, att.call_id = self.now(), call.call_id
         self.tally.answered(att.answered_at, att.answered_at - t0)
         if c.opt_out_digit is not None:

@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from callcore.center.runtime import ensure_media
 from callcore.media.tones import TONE_PLANS, ToneGenerator, ToneSequence, render
 from callcore.switch.bridge import bridge
 from callcore.switch.call import CallError
@@ -82,7 +81,6 @@ async def two_leg_call(
     if not res.answered or res.call is None:
         return TwoLegResult(f"agent_{res.outcome}")
     agent = res.call
-    ensure_media(agent)
     if agent.session is not None:
         gen = ToneGenerator(TONE_PLANS[tones].ringback)
         agent.session.source = lambda: gen.read(160)
@@ -121,7 +119,6 @@ async def two_leg_call(
             await agent.hangup()
         return TwoLegResult(str(outcome), agent, None, cres.status)
     customer = cres.call
-    ensure_media(customer)
     result = TwoLegResult("bridged", agent, customer, cres.status, time.time())
     if agent.ended:
         await customer.hangup()
