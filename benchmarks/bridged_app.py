@@ -7,8 +7,9 @@ Environment:
 * ``CALLCORE_BRIDGE_TARGET`` — ``host:port`` of the far end (a SIPp uas);
 * ``CALLCORE_BRIDGE_REC_DIR`` — directory for the recordings (one WAV per call);
 * ``CALLCORE_BRIDGE_CONCURRENT`` — the load's plateau: the media clock figures of the
-  window during which at least this many bridges were live are printed at exit as a
-  ``bridged-load: {json}`` line;
+  window during which at least this many bridges were live, and the delay of the
+  packets relayed in it (every 10th timed by :class:`RelayDelayProbe`: kernel receive
+  time to sent on), are printed at exit as a ``bridged-load: {json}`` line;
 * ``CALLCORE_BRIDGE_PROFILE`` — if set, a cProfile of the event loop thread is written
   there at exit.
 """
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import callcore
 from callcore.switch.bridge import bridge
-from callcore.switch.media import MediaClock
+from callcore.switch.media import MediaClock, RelayDelayProbe
 from callcore.switch.recording import record_bridge
 
 app = callcore.App("bridged-recorded")
@@ -33,6 +34,7 @@ TARGET = os.environ.get("CALLCORE_BRIDGE_TARGET", "127.0.0.1:5070")
 REC_DIR = Path(os.environ.get("CALLCORE_BRIDGE_REC_DIR", "recordings"))
 PLATEAU = int(os.environ.get("CALLCORE_BRIDGE_CONCURRENT", "0"))
 PROFILE = os.environ.get("CALLCORE_BRIDGE_PROFILE")
+PROBE_EVERY = 10  # every 10th relayed packet is timed (kernel receive -> sent on)
 
 
 class Window:
@@ -44,22 +46,28 @@ class Window:
         self.peak = 0
         self.start: int | None = None
         self.end: int | None = None
+        self.probe = RelayDelayProbe(PROBE_EVERY)
+        self.probe_start: int | None = None
+        self.probe_end: int | None = None
         self.bridged = 0
         self.not_answered = 0
         self.recording_errors = 0
 
     def up(self, clock: MediaClock) -> None:
         self.clock = clock
+        clock.relay_probe = self.probe
         self.live += 1
         self.bridged += 1
         self.peak = max(self.peak, self.live)
         if self.start is None and PLATEAU and self.live >= PLATEAU:
             self.start = clock.ticks
+            self.probe_start = len(self.probe.delays)
 
     def down(self) -> None:
         self.live -= 1
         if self.start is not None and self.end is None and self.clock is not None:
             self.end = self.clock.ticks
+            self.probe_end = len(self.probe.delays)
 
     def report(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -94,6 +102,15 @@ class Window:
             plateau_tick_cost_p50_ms=pct(cost, 0.50),
             plateau_tick_cost_p99_ms=pct(cost, 0.99),
         )
+        delays = self.probe.delays[self.probe_start : self.probe_end]
+        if delays:
+            out.update(
+                plateau_relay_samples=len(delays),
+                plateau_relay_delay_p50_ms=pct(delays, 0.50),
+                plateau_relay_delay_p99_ms=pct(delays, 0.99),
+                plateau_relay_delay_p999_ms=pct(delays, 0.999),
+                plateau_relay_delay_max_ms=round(1000 * max(delays), 3),
+            )
         return out
 
 

@@ -7,22 +7,28 @@ SIPp's uac places ``--calls`` calls, each streaming a 440 Hz PCMU tone (``rtp_st
 ``--hold`` seconds, to ``callcore serve benchmarks/bridged_app.py`` (one process, one event
 loop: at most one core). The app answers, places each call again towards a SIPp uas that
 streams a 1 kHz tone back (``benchmarks/scenarios/uas_rtp_stream.xml``), bridges the two legs
-— every 20 ms tick each leg sends what the other leg's far end said, re-encoded — and records
-the bridge in stereo (``record_bridge``: caller left, far end right; one writer thread per
-recording). Per call: two RTP sessions, 100 packets in and 100 out per second, one WAV file.
+— each packet one leg's far end sends is relayed at once to the other leg, renumbered into
+that leg's stream — and records the bridge in stereo (``record_bridge``: caller left, far end
+right; one writer thread per recording) from the audio the media clock decodes every 20 ms.
+Per call: two RTP sessions, 100 packets in and 100 out per second, one WAV file.
 
-Figures, from the server's media clock (``MediaClock``): over the whole run (its report at
-stop) and over the **plateau** — the ticks during which all ``--calls`` bridges were live —
-tick lateness p50 / p99 / max (the scheduling delay callcore adds on top of the relay's one
-tick and the jitter buffer's target delay), ticks that started more than 20 ms late, and the
-per-tick cost (the work of one tick for every live leg). Also the server's CPU use, the
-machine's, and a check of the recordings: their number, their length against ``--hold``, and
-that a sample of them has the caller's 440 Hz on the left and the far end's 1 kHz on the
-right. Recordings go to a temporary directory that is deleted at the end.
+Figures, over the **plateau** — while all ``--calls`` bridges were live:
+
+* **relay delay** p50 / p99 / p99.9 / max: the delay callcore adds to the bridged audio,
+  measured on every 10th relayed packet from the kernel's receive timestamp of the datagram
+  (``SIOCGSTAMPNS``) to just after the relayed copy was sent, so time spent queued in the
+  socket while the event loop was busy counts;
+* the media clock's tick lateness p50 / p99 / max and ticks more than 20 ms late (they now
+  delay only what the tick produces: recordings, prompts, music on hold, conferences) and the
+  per-tick cost for every live leg;
+* the server's CPU use, the machine's, and a check of the recordings: their number, their
+  length against ``--hold``, and that a sample of them has the caller's 440 Hz on the left and
+  the far end's 1 kHz on the right. Recordings go to a temporary directory that is deleted at
+  the end.
 
 Goal (issue 4): >= 300 concurrent bridged + recorded calls per core, p99 added delay < 5 ms.
-Baseline: none runs the same load here; the figures stand against the 20 ms budget of a
-tick. ``--profile`` writes a cProfile of the server's event loop thread.
+Baseline: none runs the same load here; the figures stand against the goal and the 20 ms of a
+packet. ``--profile`` writes a cProfile of the server's event loop thread.
 
 Loopback only, bounded counts and durations. The machine is shared: rerun to see the spread.
 """
@@ -217,7 +223,7 @@ def main() -> None:
         p["plateau_tick_cost_per_leg_us"] = round(
             1000 * p["plateau_tick_cost_mean_ms"] / (2 * args.calls), 2
         )
-        met = p["peak_live_bridges"] >= 300 and p["plateau_lateness_p99_ms"] < 5
+        met = p["peak_live_bridges"] >= 300 and p.get("plateau_relay_delay_p99_ms", 1e9) < 5
         result["goal_met"] = bool(met and result["failed"] == 0)
     print(json.dumps(result, indent=2))
     if args.json:

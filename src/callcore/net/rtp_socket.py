@@ -33,6 +33,7 @@ from collections.abc import Callable
 from ..rtp.packet import RtpPacket
 from ..rtp.session import RtpSession
 from .port_pool import PortPool, PortPoolExhausted
+from .rx_stamp import last_receive_time
 
 __all__ = ["LatchMode", "RtpEndpoint"]
 
@@ -103,6 +104,7 @@ class RtpEndpoint:
         self._queue: asyncio.Queue[tuple[RtpPacket, Addr]] = asyncio.Queue(queue_size)
         self._rtp: asyncio.DatagramTransport | None = None
         self._rtcp: asyncio.DatagramTransport | None = None
+        self._rtp_fd = -1
         self._rtcp_timer: asyncio.TimerHandle | None = None
         self._closed = False
         self.host = ""
@@ -166,6 +168,8 @@ class RtpEndpoint:
                 pool.release(port)
                 raise
             ep._rtp, ep._rtcp = rtp, rtcp
+            sock = rtp.get_extra_info("socket")
+            ep._rtp_fd = sock.fileno() if sock is not None else -1
             ep.host = host
             if remote is not None:
                 ep.set_remote(remote, remote_rtcp)
@@ -244,6 +248,11 @@ class RtpEndpoint:
         if self.session.on_rtcp(data, self._clock()):
             self._latch(addr, rtcp=True)
 
+    def last_receive_time(self) -> float | None:
+        """Kernel receive time (Unix) of the RTP datagram being handled — inside the
+        packet callback; None when unknown (see :mod:`callcore.net.rx_stamp`)."""
+        return last_receive_time(self._rtp_fd) if self._rtp_fd >= 0 else None
+
     async def recv(self) -> tuple[RtpPacket, Addr]:
         """Next received packet and its source (when no ``on_packet`` callback is set)."""
         return await self._queue.get()
@@ -262,6 +271,23 @@ class RtpEndpoint:
         )
         self._sendto(pkt.serialize())
         return pkt
+
+    def forward(
+        self,
+        origin: object,
+        packet: RtpPacket,
+        payload: bytes,
+        payload_type: int,
+        next_timestamp: int,
+    ) -> int:
+        """Relay ``packet`` (received elsewhere, from ``origin``) as part of this
+        session's stream with ``payload``; returns the timestamp it got. See
+        :meth:`~callcore.rtp.session.RtpSession.forward` for the numbering."""
+        data, ts = self.session.forward(
+            origin, packet, payload, payload_type, next_timestamp, self._clock()
+        )
+        self._sendto(data)
+        return ts
 
     def send_packet(self, packet: RtpPacket) -> None:
         """Send a packet built elsewhere (e.g. :class:`~callcore.rtp.dtmf_event.DtmfSender`)."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import random
 
-from .packet import RtpError, RtpPacket
+from .packet import RtpError, RtpPacket, seq_diff
+from .packet import _pack_hdr as _pack_header
 from .rtcp import (
     Bye,
     ReceiverReport,
@@ -53,6 +54,11 @@ class RtpSession:
         self.sr_received = 0
         self.rr_received = 0
         self.bye_received = False
+        # forwarding (see forward()): the stream being relayed and its offsets into ours
+        self._fwd_from: object = None
+        self._fwd_ssrc = 0
+        self._fwd_seq = 0
+        self._fwd_ts = 0
 
     # -- sending ------------------------------------------------------------
     def next_sequence(self) -> int:
@@ -78,11 +84,53 @@ class RtpSession:
         pkt.extension_data = b""
         pkt.padding_size = 0
         self.sender.on_sent(pkt, now)
+        self._fwd_from = None  # a packet of our own: forwarding re-anchors afterwards
         return pkt
 
     def on_sent(self, packet: RtpPacket, now: float) -> None:
         """Account for a packet built elsewhere (e.g. by a DTMF sender)."""
         self.sender.on_sent(packet, now)
+        self._fwd_from = None
+
+    def forward(
+        self,
+        origin: object,
+        packet: RtpPacket,
+        payload: bytes,
+        payload_type: int,
+        next_timestamp: int,
+        now: float,
+    ) -> tuple[bytes, int]:
+        """Wire form of ``packet`` (received elsewhere) relayed as part of our stream,
+        with ``payload`` (possibly transcoded) and ``payload_type``; returns it and its
+        timestamp.
+
+        The first packet from a new ``origin`` (any object naming where the stream
+        comes from) or SSRC is *anchored*: it gets our next sequence number and
+        ``next_timestamp`` and the marker bit (RFC 3550 §5.1: a discontinuity). After
+        that each packet keeps its sequence and timestamp distance from the anchor, so
+        loss, reordering and silence gaps reach the far end as they happened, and our
+        own counters continue past the newest packet. Any packet we build ourselves
+        (:meth:`build_rtp`, :meth:`on_sent`) ends the run: the next forwarded packet
+        is anchored again.
+        """
+        seq, ts = packet.sequence_number, packet.timestamp
+        marker = packet.marker
+        if origin is not self._fwd_from or packet.ssrc != self._fwd_ssrc:
+            self._fwd_from, self._fwd_ssrc = origin, packet.ssrc
+            self._fwd_seq = (self._seq - seq) & 0xFFFF
+            self._fwd_ts = (next_timestamp - ts) & 0xFFFFFFFF
+            marker = True
+        out_seq = (seq + self._fwd_seq) & 0xFFFF
+        out_ts = (ts + self._fwd_ts) & 0xFFFFFFFF
+        newest = seq_diff(out_seq, self._seq) >= 0  # not a late (reordered) one
+        if newest:
+            self._seq = (out_seq + 1) & 0xFFFF
+        self.sender.on_forwarded(len(payload), out_ts, now, newest)
+        head = _pack_header(
+            0x80, (0x80 if marker else 0) | payload_type, out_seq, out_ts, self.ssrc
+        )
+        return head + payload, out_ts
 
     # -- receiving ------------------------------------------------------------
     def on_rtp(self, data: bytes, now: float) -> RtpPacket | None:

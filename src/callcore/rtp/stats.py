@@ -262,6 +262,14 @@ class SenderStats:
         self._last_ts = packet.timestamp
         self._last_time = now
 
+    def on_forwarded(self, octets: int, timestamp: int, now: float, newest: bool) -> None:
+        """Account for a relayed packet; only the newest one moves the SR's RTP/NTP pair."""
+        self.packet_count += 1
+        self.octet_count += octets
+        if newest:
+            self._last_ts = timestamp
+            self._last_time = now
+
     @property
     def active(self) -> bool:
         """True once something was sent (an SR rather than an RR is due)."""

@@ -1,9 +1,10 @@
 """Bridging two legs: each hears the other through the media clock.
 
-Media stays anchored in callcore: every tick each leg sends what the other
-leg's far end said during the previous tick (``heard``), re-encoded in its own
-negotiated codec, so PCMU and PCMA legs are transcoded for free and the bridged
-audio can be recorded, detected and mixed.
+Media stays anchored in callcore: each packet one leg's far end sends is relayed
+at once to the other leg, renumbered into that leg's own RTP stream and
+transcoded when their codecs differ (PCMU ↔ PCMA), and each leg's audio is still
+decoded every tick so the bridge can be recorded, detected, supervised and mixed
+(see :mod:`callcore.switch.media`).
 
 While :func:`bridge` runs it also acts as the B2BUA for the pair:
 
@@ -32,8 +33,8 @@ if TYPE_CHECKING:
 def connect(a: Call, b: Call) -> None:
     """Cross-connect the audio of two answered legs (no waiting, no hangup linkage)."""
     sa, sb = a._need_media(), b._need_media()
-    sa.source = lambda: sb.heard
-    sb.source = lambda: sa.heard
+    sa.relay_from(sb)
+    sb.relay_from(sa)
     a.partner, b.partner = b, a
     a._emit("bridged", b)
     b._emit("bridged", a)

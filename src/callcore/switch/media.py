@@ -10,9 +10,20 @@ A timer per call does not scale, so :class:`MediaClock` ticks once every
    bridged peer's ``heard``, its own ``heard`` for an echo, a conference mix)
    and encodes and sends it.
 
-Bridged legs therefore exchange audio with one tick of added delay and with
-transcoding for free (PCMU ↔ PCMA go through PCM). Per-packet work on receive
-is parse-and-enqueue; RFC 4733 digits are decoded as they arrive.
+Per-packet work on receive is parse-and-enqueue; RFC 4733 digits are decoded as
+they arrive.
+
+**Bridged legs relay.** A leg whose source is its bridged peer (:class:`PeerAudio`,
+set by :meth:`MediaSession.relay_from`) does not wait for the tick: each audio
+packet the peer receives is forwarded at once, renumbered into the leg's own
+stream and transcoded when the two codecs differ (PCMU ↔ PCMA), and the tick
+sends nothing for it. The bridged audio thus gets no tick and no jitter-buffer
+delay added — gaps and jitter pass through for the far end's buffer to absorb, as
+with any RTP relay — while the receive pass still decodes every leg's ``heard``,
+so recorders, detectors, supervisors and conferences see the same audio as
+before. Anything else given as a source (music on hold, a whisper mix, a
+conference) puts the leg back on the tick; restoring the peer resumes relaying,
+with the marker bit on the first forwarded packet.
 
 When the clock falls behind (the event loop was busy for more than one
 ``ptime``) it does not make up the ticks it missed — that would burst packets
@@ -32,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -72,6 +84,42 @@ class Codec:
         self.silence = self.encode(SILENCE_PCM)
 
 
+class PeerAudio:
+    """A leg's source while it is bridged to ``peer``: the peer's packets are relayed
+    to it as they arrive. Called like any source it returns what the peer heard in
+    the last tick (for wrappers that mix it)."""
+
+    __slots__ = ("peer",)
+
+    def __init__(self, peer: MediaSession) -> None:
+        self.peer = peer
+
+    def __call__(self) -> bytes:
+        return self.peer.heard
+
+
+class RelayDelayProbe:
+    """Samples how long relayed packets spend inside callcore: from the kernel's
+    receive timestamp of the datagram to just after it was sent on (so the event
+    loop's queueing delay counts). Every ``every``-th relayed packet is measured;
+    ``delays`` are in seconds. Set on :attr:`MediaClock.relay_probe`."""
+
+    def __init__(self, every: int = 10) -> None:
+        if every < 1:
+            raise ValueError("every must be >= 1")
+        self.every = every
+        self._count = 0
+        self.delays: list[float] = []
+
+    def sample(self, received_on: RtpEndpoint) -> None:
+        self._count += 1
+        if self._count % self.every:
+            return
+        t = received_on.last_receive_time()
+        if t is not None:
+            self.delays.append(time.time() - t)
+
+
 class MediaSession:
     """The media of one leg: RTP endpoint, jitter buffer, codec, DTMF, taps, source."""
 
@@ -88,6 +136,7 @@ class MediaSession:
         self.source: Source | None = None  # what we send this tick (None: nothing)
         self.send_enabled = True  # False while the far end asked us not to send (recvonly/inactive)
         self.taps: list[Tap] = []
+        self.relay_to: MediaSession | None = None  # the leg this one's packets are relayed to
         self.on_dtmf: Callable[[str], None] | None = None
         self._ts = 0
         self._first = True
@@ -111,6 +160,11 @@ class MediaSession:
     def set_remote(self, host: str, port: int) -> None:
         self.endpoint.set_remote((host, port))
 
+    def relay_from(self, peer: MediaSession) -> None:
+        """Send what ``peer``'s far end says, packet by packet as it arrives."""
+        self.source = PeerAudio(peer)
+        peer.relay_to = self
+
     # -- called from the RTP socket: parse-and-enqueue only
     def on_packet(self, pkt: RtpPacket, addr) -> None:
         self.received += 1
@@ -118,11 +172,38 @@ class MediaSession:
         pt = pkt.payload_type
         te_pt = self.te_pt
         if pt == self.codec.payload_type and pt != te_pt:  # audio: the usual case
+            out = self.relay_to
+            if out is not None:
+                out._relay(self, pkt)
             self.jitter.push(pkt, now)
         elif te_pt is not None and pt == te_pt:
             for ev in self.dtmf_rx.receive(pkt, now):
                 if isinstance(ev, DtmfDigit) and self.on_dtmf is not None:
                     self.on_dtmf(ev.digit)
+
+    def _relay(self, src: MediaSession, pkt: RtpPacket) -> None:
+        """Forward a packet ``src`` just received, if this leg is still relaying it."""
+        source = self.source
+        if source.__class__ is not PeerAudio or source.peer is not src:  # type: ignore[union-attr]
+            return  # the leg has another source now (hold music, a whisper mix...)
+        if not self.send_enabled or self.closed or self.endpoint.remote_addr is None:
+            return
+        codec = self.codec
+        payload = pkt.payload
+        if src.codec.payload_type != codec.payload_type:
+            payload = codec.encode(src.codec.decode(payload))
+        try:
+            ts = self.endpoint.forward(src, pkt, payload, codec.payload_type, self._ts)
+        except RuntimeError:  # closed underneath us
+            return
+        end = (ts + len(payload)) & 0xFFFFFFFF  # G.711: one byte per sample
+        if (end - self._ts) & 0xFFFFFFFF < 0x80000000:  # not a late (reordered) packet
+            self._ts = end
+        self._first = False
+        self.sent += 1
+        probe = self.clock.relay_probe
+        if probe is not None:
+            probe.sample(src.endpoint)
 
     # -- the two passes of a tick
     def receive_stage(self, now: float, skipped: int = 0) -> None:
@@ -142,6 +223,8 @@ class MediaSession:
         endpoint = self.endpoint
         if source is None or not self.send_enabled or endpoint.remote_addr is None:
             return
+        if source.__class__ is PeerAudio:
+            return  # relayed packet by packet as the peer receives them
         pcm = source()
         if pcm is None:
             return
@@ -160,6 +243,9 @@ class MediaSession:
         if self.closed:
             return
         self.closed = True
+        self.relay_to = None
+        if self.source.__class__ is PeerAudio:
+            self.source = None  # no reference cycle left between bridged sessions
         self.clock.packets_in += self.received
         self.clock.packets_out += self.sent
         self.clock.remove(self)
@@ -190,6 +276,8 @@ class MediaClock:
         self.packets_out = 0
         self.lateness: deque[float] = deque(maxlen=200_000)  # recent per-tick lateness, seconds
         self.tick_cost: deque[float] = deque(maxlen=200_000)  # recent per-tick CPU time, seconds
+        #: when set, samples the delay of packets relayed between bridged legs
+        self.relay_probe: RelayDelayProbe | None = None
 
     def now(self) -> float:
         return (self._loop or asyncio.get_running_loop()).time()
@@ -288,4 +376,12 @@ class MediaEngine:
         return self.pool.in_use
 
 
-__all__ = ["SILENCE_PCM", "Codec", "MediaClock", "MediaEngine", "MediaSession"]
+__all__ = [
+    "SILENCE_PCM",
+    "Codec",
+    "MediaClock",
+    "MediaEngine",
+    "MediaSession",
+    "PeerAudio",
+    "RelayDelayProbe",
+]
