@@ -48,8 +48,10 @@ class LatchMode(enum.Enum):
 
 
 class _Proto(asyncio.DatagramProtocol):
-    def __init__(self, handler: Callable[[bytes, Addr], None]) -> None:
+    def __init__(self, handler: Callable[[bytes, Addr], None], family: int | None) -> None:
         self._handler = handler
+        if family == socket.AF_INET:  # the loop's address is (host, port) already
+            self.datagram_received = handler  # type: ignore[method-assign]  # per packet
 
     def datagram_received(self, data: bytes, addr) -> None:
         self._handler(data, (addr[0], addr[1]))
@@ -181,11 +183,11 @@ class RtpEndpoint:
     async def _endpoint(loop, family: int | None, host: str, port: int, handler):
         if family is None:  # a host name: let the loop resolve it
             return await loop.create_datagram_endpoint(
-                lambda: _Proto(handler), local_addr=(host, port)
+                lambda: _Proto(handler, None), local_addr=(host, port)
             )
         sock = _bound_socket(family, host, port)
         try:
-            return await loop.create_datagram_endpoint(lambda: _Proto(handler), sock=sock)
+            return await loop.create_datagram_endpoint(lambda: _Proto(handler, family), sock=sock)
         except BaseException:
             sock.close()
             raise
@@ -228,12 +230,20 @@ class RtpEndpoint:
                 self.remote_rtcp_addr = (addr[0], addr[1] + 1)
 
     def _rtp_received(self, data: bytes, addr: Addr) -> None:
-        if not self._accept_source(addr, rtcp=False):
-            return
-        pkt = self.session.on_rtp(data, self._clock())
-        if pkt is None:
-            return
-        self._latch(addr, rtcp=False)
+        if self.latched and self.latch is LatchMode.ONCE:  # the usual case, in short
+            if addr != self.remote_addr:
+                self.dropped_foreign += 1
+                return
+            pkt = self.session.on_rtp(data, self._clock())
+            if pkt is None:
+                return
+        else:
+            if not self._accept_source(addr, rtcp=False):
+                return
+            pkt = self.session.on_rtp(data, self._clock())
+            if pkt is None:
+                return
+            self._latch(addr, rtcp=False)
         if self._on_packet is not None:
             self._on_packet(pkt, addr)
             return
@@ -247,6 +257,10 @@ class RtpEndpoint:
             return
         if self.session.on_rtcp(data, self._clock()):
             self._latch(addr, rtcp=True)
+
+    def set_packet_handler(self, on_packet: PacketCallback | None) -> None:
+        """Deliver valid RTP packets to ``on_packet`` (None: to :meth:`recv`'s queue)."""
+        self._on_packet = on_packet
 
     def last_receive_time(self) -> float | None:
         """Kernel receive time (Unix) of the RTP datagram being handled — inside the
@@ -283,10 +297,13 @@ class RtpEndpoint:
         """Relay ``packet`` (received elsewhere, from ``origin``) as part of this
         session's stream with ``payload``; returns the timestamp it got. See
         :meth:`~callcore.rtp.session.RtpSession.forward` for the numbering."""
+        transport, remote = self._rtp, self.remote_addr
+        if transport is None or self._closed or remote is None:
+            self._sendto(b"")  # raises the reason
         data, ts = self.session.forward(
             origin, packet, payload, payload_type, next_timestamp, self._clock()
         )
-        self._sendto(data)
+        transport.sendto(data, remote)  # type: ignore[union-attr]
         return ts
 
     def send_packet(self, packet: RtpPacket) -> None:

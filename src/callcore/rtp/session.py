@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 
-from .packet import RtpError, RtpPacket, seq_diff
+from .packet import RtpError, RtpPacket
 from .packet import _pack_hdr as _pack_header
 from .rtcp import (
     Bye,
@@ -123,7 +123,7 @@ class RtpSession:
             marker = True
         out_seq = (seq + self._fwd_seq) & 0xFFFF
         out_ts = (ts + self._fwd_ts) & 0xFFFFFFFF
-        newest = seq_diff(out_seq, self._seq) >= 0  # not a late (reordered) one
+        newest = (out_seq - self._seq) & 0xFFFF < 0x8000  # seq_diff >= 0: not a late one
         if newest:
             self._seq = (out_seq + 1) & 0xFFFF
         self.sender.on_forwarded(len(payload), out_ts, now, newest)

@@ -345,6 +345,10 @@ class MediaClock:
         self._handle = loop.call_at(self._next, self._tick) if self.sessions else None
 
 
+def _drop(pkt: RtpPacket, addr: object) -> None:
+    pass
+
+
 class MediaEngine:
     """Opens RTP sessions from a port pool and keeps them on one clock."""
 
@@ -356,18 +360,11 @@ class MediaEngine:
         self.clock = MediaClock(ptime)
 
     async def open(self, codec: str = "PCMU", te_pt: int | None = 101) -> MediaSession:
-        handler: list[Callable[[RtpPacket, object], None] | None] = [None]
-
-        def on_packet(pkt: RtpPacket, addr) -> None:
-            h = handler[0]
-            if h is not None:
-                h(pkt, addr)
-
-        endpoint = await RtpEndpoint.open(
-            self.pool, self.host, on_packet=on_packet, latch=LatchMode.ONCE
-        )
+        # packets that come before the session exists are dropped (no handler yet)
+        endpoint = await RtpEndpoint.open(self.pool, self.host, latch=LatchMode.ONCE)
+        endpoint.set_packet_handler(_drop)
         session = MediaSession(self.clock, endpoint, Codec(codec), te_pt)
-        handler[0] = session.on_packet
+        endpoint.set_packet_handler(session.on_packet)
         self.clock.add(session)
         return session
 
