@@ -135,6 +135,7 @@ if PROFILE:
 
 @app.route("_!", public=True)
 async def bridged_and_recorded(call: callcore.Call) -> None:
+    call.trying()  # the answer waits for the far end
     dialing = asyncio.ensure_future(
         call.endpoint.dial(f"sip:{call.dialed}@{TARGET}", caller=call.caller_number, timeout=30)
     )

@@ -20,6 +20,7 @@ OUTCOME_STATUS = {"busy": 486, "no_answer": 480, "rejected": 603, "cancelled": 4
 
 @app.route("_!", public=True)
 async def b2bua(call: callcore.Call) -> None:
+    call.trying()  # the answer waits for the far end: stop the caller's retransmissions now
     dialing = asyncio.ensure_future(
         call.endpoint.dial(
             f"sip:{call.dialed}@{TARGET}",

@@ -730,6 +730,42 @@ def test_cancel_after_100_trying_from_a_slow_handler(arun, tmp_path):
     assert_row(rows[0], cause="cancelled", status=487, hung_up_by="caller", answered=False)
 
 
+def test_a_handler_sends_100_trying_at_once_before_dialling_on(arun):
+    """``call.trying()`` answers the INVITE with 100 Trying itself (the switch's own timer
+    is pushed out of reach), only once, and a later 180 and 200 still follow."""
+
+    async def main() -> list[str]:
+        app = App()
+
+        @app.route("b2bua", public=True)
+        async def b2bua(call: Call) -> None:
+            call.trying()
+            call.trying()  # a second one sends nothing
+            await asyncio.sleep(0.5)  # "the far end rings"
+            await call.ring()
+            await call.answer()
+            await call.wait_hangup()
+
+        switch = await started(app)
+        switch.trying_after = 3600.0  # the switch's own 100 Trying never comes in this test
+        loop = asyncio.get_running_loop()
+        transport, proto = await loop.create_datagram_endpoint(
+            _Collect, local_addr=("127.0.0.1", 0)
+        )
+        sp, mine = port_of(switch), transport.get_extra_info("sockname")[1]
+        try:
+            transport.sendto(raw_request("INVITE", sp, mine, 11, RAW_SDP, user="b2bua"),
+                             ("127.0.0.1", sp))  # fmt: skip
+            await until(lambda: "SIP/2.0 200 OK" in proto.first_lines, timeout=10)
+        finally:
+            transport.close()
+            await stop_all(switch)
+        return proto.first_lines
+
+    lines = arun(main())
+    assert lines[:3] == ["SIP/2.0 100 Trying", "SIP/2.0 180 Ringing", "SIP/2.0 200 OK"]
+
+
 # ------------------------------------------- 5. caller leaves during an attended transfer
 def test_caller_hangs_up_during_the_consult_call_of_an_attended_transfer(arun, tmp_path):
     """Caller ↔ agent 1 bridged by the switch; agent 1 holds the caller and consults agent 2

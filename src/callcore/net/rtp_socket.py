@@ -33,6 +33,7 @@ from collections.abc import Callable
 from ..rtp.packet import RtpPacket
 from ..rtp.session import RtpSession
 from .port_pool import PortPool, PortPoolExhausted
+from .rtp_reader import ReadHub
 from .rx_stamp import last_receive_time
 
 __all__ = ["LatchMode", "RtpEndpoint"]
@@ -107,6 +108,15 @@ class RtpEndpoint:
         self._rtp: asyncio.DatagramTransport | None = None
         self._rtcp: asyncio.DatagramTransport | None = None
         self._rtp_fd = -1
+        self._send: Callable[[bytes, Addr], None] | None = None  # the RTP socket's sendto
+        self._hub: ReadHub | None = None  # set when a ReadHub reads our RTP socket
+        self._sock: socket.socket | None = None
+        self.slot = -1  # our slot in the hub's reader
+        self._on_relayed: PacketCallback | None = None
+        #: called when the remote address changes (set_remote, re-latching)
+        self.on_remote_change: Callable[[], None] | None = None
+        #: called before an RTCP report is built (to bring the sender statistics up to date)
+        self.before_report: Callable[[], None] | None = None
         self._rtcp_timer: asyncio.TimerHandle | None = None
         self._closed = False
         self.host = ""
@@ -134,11 +144,14 @@ class RtpEndpoint:
         clock: Callable[[], float] = time.time,
         queue_size: int = 1000,
         max_attempts: int = 512,
+        hub: ReadHub | None = None,
     ) -> RtpEndpoint:
         """Bind a port pair from ``pool`` on ``host`` and start RTCP.
 
         Ports the OS refuses (taken by another process) are skipped; after
-        ``max_attempts`` failures :class:`PortPoolExhausted` is raised.
+        ``max_attempts`` failures :class:`PortPoolExhausted` is raised. With ``hub``
+        (IPv4 only) the RTP socket is read by the :class:`ReadHub` in batches instead
+        of by a loop transport of its own.
         """
         loop = asyncio.get_running_loop()
         family = _family(host)
@@ -156,11 +169,14 @@ class RtpEndpoint:
                 queue_size,
             )
             try:
-                rtp, _ = await ep._endpoint(loop, family, host, port, ep._rtp_received)
+                if hub is not None and family == socket.AF_INET:
+                    rtp = ep._hub_socket(hub, host, port)
+                else:
+                    rtp, _ = await ep._endpoint(loop, family, host, port, ep._rtp_received)
                 try:
                     rtcp, _ = await ep._endpoint(loop, family, host, port + 1, ep._rtcp_received)
                 except BaseException:  # refused, or cancelled while binding
-                    rtp.close()
+                    ep._close_rtp(rtp)
                     raise
             except OSError as exc:
                 pool.release(port)
@@ -169,15 +185,42 @@ class RtpEndpoint:
             except BaseException:  # cancelled (the call was given up): give the pair back
                 pool.release(port)
                 raise
-            ep._rtp, ep._rtcp = rtp, rtcp
-            sock = rtp.get_extra_info("socket")
-            ep._rtp_fd = sock.fileno() if sock is not None else -1
+            ep._rtcp = rtcp
+            if rtp is not None:
+                ep._rtp = rtp
+                ep._send = rtp.sendto
+                sock = rtp.get_extra_info("socket")
+                ep._rtp_fd = sock.fileno() if sock is not None else -1
             ep.host = host
             if remote is not None:
                 ep.set_remote(remote, remote_rtcp)
             ep._schedule_rtcp(loop)
             return ep
         raise PortPoolExhausted(f"could not bind an RTP port pair on {host}: {last_exc}")
+
+    def _hub_socket(self, hub: ReadHub, host: str, port: int) -> None:
+        sock = _bound_socket(socket.AF_INET, host, port)
+        self._sock, self._hub, self._rtp_fd = sock, hub, sock.fileno()
+        self.slot = hub.attach(self, sock.fileno())
+        sendto = sock.sendto
+
+        def send(data: bytes, addr: Addr) -> None:
+            try:
+                sendto(data, addr)
+            except (BlockingIOError, InterruptedError):
+                pass  # socket buffer full: dropped, as a loop transport would after its buffer
+
+        self._send = send
+
+    def _close_rtp(self, rtp: asyncio.DatagramTransport | None) -> None:
+        if rtp is not None:
+            rtp.close()
+        if self._hub is not None:
+            self._hub.detach(self.slot)
+            self._hub = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
 
     @staticmethod
     async def _endpoint(loop, family: int | None, host: str, port: int, handler):
@@ -205,6 +248,8 @@ class RtpEndpoint:
         self.remote_addr = (addr[0], addr[1])
         self.remote_rtcp_addr = rtcp_addr or (addr[0], addr[1] + 1)
         self.latched = self.rtcp_latched = False
+        if self.on_remote_change is not None:
+            self.on_remote_change()
 
     # -- receive ----------------------------------------------------------------
     def _accept_source(self, addr: Addr, rtcp: bool) -> bool:
@@ -225,11 +270,15 @@ class RtpEndpoint:
             if not self.rtcp_latched or self.latch is LatchMode.FOLLOW:
                 self.remote_rtcp_addr, self.rtcp_latched = addr, True
         elif not self.latched or self.latch is LatchMode.FOLLOW:
+            changed = addr != self.remote_addr
             self.remote_addr, self.latched = addr, True
             if not self.rtcp_latched:
                 self.remote_rtcp_addr = (addr[0], addr[1] + 1)
+            if changed and self.on_remote_change is not None:
+                self.on_remote_change()
 
-    def _rtp_received(self, data: bytes, addr: Addr) -> None:
+    def _rtp_received(self, data: bytes, addr: Addr, relayed: bool = False) -> None:
+        """A datagram from ``addr``; ``relayed``: the hub's reader already sent it on."""
         if self.latched and self.latch is LatchMode.ONCE:  # the usual case, in short
             if addr != self.remote_addr:
                 self.dropped_foreign += 1
@@ -244,6 +293,9 @@ class RtpEndpoint:
             if pkt is None:
                 return
             self._latch(addr, rtcp=False)
+        if relayed and self._on_relayed is not None:
+            self._on_relayed(pkt, addr)
+            return
         if self._on_packet is not None:
             self._on_packet(pkt, addr)
             return
@@ -258,9 +310,18 @@ class RtpEndpoint:
         if self.session.on_rtcp(data, self._clock()):
             self._latch(addr, rtcp=True)
 
-    def set_packet_handler(self, on_packet: PacketCallback | None) -> None:
-        """Deliver valid RTP packets to ``on_packet`` (None: to :meth:`recv`'s queue)."""
+    def set_packet_handler(
+        self, on_packet: PacketCallback | None, on_relayed: PacketCallback | None = None
+    ) -> None:
+        """Deliver valid RTP packets to ``on_packet`` (None: to :meth:`recv`'s queue),
+        and those the hub's reader already relayed to ``on_relayed`` (if given)."""
         self._on_packet = on_packet
+        self._on_relayed = on_relayed
+
+    @property
+    def hub(self) -> ReadHub | None:
+        """The :class:`ReadHub` reading our RTP socket, if any."""
+        return self._hub
 
     def last_receive_time(self) -> float | None:
         """Kernel receive time (Unix) of the RTP datagram being handled — inside the
@@ -297,13 +358,13 @@ class RtpEndpoint:
         """Relay ``packet`` (received elsewhere, from ``origin``) as part of this
         session's stream with ``payload``; returns the timestamp it got. See
         :meth:`~callcore.rtp.session.RtpSession.forward` for the numbering."""
-        transport, remote = self._rtp, self.remote_addr
-        if transport is None or self._closed or remote is None:
+        send, remote = self._send, self.remote_addr
+        if send is None or self._closed or remote is None:
             self._sendto(b"")  # raises the reason
         data, ts = self.session.forward(
             origin, packet, payload, payload_type, next_timestamp, self._clock()
         )
-        transport.sendto(data, remote)  # type: ignore[union-attr]
+        send(data, remote)  # type: ignore[misc]
         return ts
 
     def send_packet(self, packet: RtpPacket) -> None:
@@ -312,15 +373,17 @@ class RtpEndpoint:
         self._sendto(packet.serialize())
 
     def _sendto(self, data: bytes) -> None:
-        if self._rtp is None or self._closed:
+        if self._send is None or self._closed:
             raise RuntimeError("RTP endpoint is closed")
         if self.remote_addr is None:
             raise RuntimeError("no remote address yet: call set_remote() or wait for a packet")
-        self._rtp.sendto(data, self.remote_addr)
+        self._send(data, self.remote_addr)
 
     def send_rtcp_report(self) -> None:
         """Send an SR/RR + SDES now (the periodic task does this on its own)."""
         if self._rtcp is not None and self.remote_rtcp_addr is not None and not self._closed:
+            if self.before_report is not None:
+                self.before_report()
             self._rtcp.sendto(self.session.rtcp_report(self._clock()), self.remote_rtcp_addr)
             self.rtcp_sent += 1
 
@@ -354,9 +417,13 @@ class RtpEndpoint:
         if self._rtcp_timer is not None:
             self._rtcp_timer.cancel()
             self._rtcp_timer = None
-        for tr in (self._rtp, self._rtcp):
-            if tr is not None:
-                tr.close()
+        self._close_rtp(self._rtp)
+        if self._rtcp is not None:
+            self._rtcp.close()
+        self._send = None
+        self.on_remote_change = None
+        self.before_report = None
+        self._on_relayed = None
         self._on_packet = None  # it usually refers back to our owner: no cycle left behind
         self.pool.release(self.port)
 

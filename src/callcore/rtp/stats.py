@@ -270,6 +270,15 @@ class SenderStats:
             self._last_ts = timestamp
             self._last_time = now
 
+    def add_forwarded(self, packets: int, octets: int, timestamp: int, when: float) -> None:
+        """Account for ``packets`` relayed elsewhere (by a reader's armed route); ``when``
+        (Unix time, 0 if none of them was the newest) and ``timestamp`` are the newest's."""
+        self.packet_count += packets
+        self.octet_count += octets
+        if when:
+            self._last_ts = timestamp
+            self._last_time = when
+
     @property
     def active(self) -> bool:
         """True once something was sent (an SR rather than an RR is due)."""

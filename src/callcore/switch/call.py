@@ -151,6 +151,16 @@ class Call:
         return self.state == "ended"
 
     # -- operations ----------------------------------------------------------
+    def trying(self) -> None:
+        """Send 100 Trying now (inbound; nothing if a response was already sent).
+
+        The switch sends one on its own when the handler has not responded within
+        200 ms (RFC 3261 §17.2.1). A handler that knows it will take longer — a
+        B2BUA about to dial its far end — calls this first, so the caller stops
+        retransmitting the INVITE at once, as a proxy does (§16.2)."""
+        self._need_inbound("trying")
+        self.endpoint._trying(self)
+
     async def ring(self) -> None:
         """Send 180 Ringing (inbound)."""
         self._need_inbound("ring")

@@ -110,6 +110,9 @@ class Endpoint:
         self.host = host
         self.user_agent = user_agent
         self.stats = EndpointStats()
+        #: seconds after which an INVITE the handler has not responded to gets 100
+        #: Trying from the switch (RFC 3261 §17.2.1: 200 ms); see also Call.trying()
+        self.trying_after = 0.2
         self.transports = SipTransports(
             self._on_message,
             on_stream_error=self._on_stream_error,
@@ -405,7 +408,7 @@ class Endpoint:
         task.add_done_callback(self._handler_tasks.discard)
         # RFC 3261 §17.2.1: 100 Trying unless the handler responds within 200 ms (a B2BUA
         # waiting for its far end): else the caller retransmits the INVITE from 500 ms on
-        asyncio.get_running_loop().call_later(0.2, self._trying, call)
+        asyncio.get_running_loop().call_later(self.trying_after, self._trying, call)
 
     def _trying(self, call: Call) -> None:
         txn = call.server_txn

@@ -43,13 +43,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Callable
+from time import perf_counter
 from typing import TYPE_CHECKING
 
+from callcore.fastpath import PURE_ENV
 from callcore.fastpath import impl as fp
 from callcore.net.port_pool import PortPool
+from callcore.net.rtp_reader import ReadHub, kernel_delay, reader_module
 from callcore.net.rtp_socket import LatchMode, RtpEndpoint
 from callcore.rtp.dtmf_event import DtmfDigit, DtmfReceiver
 from callcore.rtp.jitter import JitterBuffer, RepeatConcealer
@@ -102,22 +106,46 @@ class RelayDelayProbe:
     """Samples how long relayed packets spend inside callcore: from the kernel's
     receive timestamp of the datagram to just after it was sent on (so the event
     loop's queueing delay counts). Every ``every``-th relayed packet is measured;
-    ``delays`` are in seconds. Set on :attr:`MediaClock.relay_probe`."""
+    ``delays`` are in seconds. Set on :attr:`MediaClock.relay_probe`.
 
-    def __init__(self, every: int = 10) -> None:
+    The kernel stamps datagrams only once a socket asked for it, and reports the
+    time of asking for one that came before; so a socket's samples count from
+    ``warmup`` seconds after its first one.
+    """
+
+    def __init__(self, every: int = 10, warmup: float = 0.05) -> None:
         if every < 1:
             raise ValueError("every must be >= 1")
         self.every = every
+        self.warmup = warmup
         self._count = 0
+        self._since: dict[int, float] = {}  # socket fd -> when we first asked about it
         self.delays: list[float] = []
 
     def sample(self, received_on: RtpEndpoint) -> None:
+        """A packet received on ``received_on`` was just relayed (by Python)."""
         self._count += 1
-        if self._count % self.every:
+        if not self._count % self.every:
+            self._take(received_on._rtp_fd, time.time())
+
+    def sample_batch(self, fd: int, done: float) -> None:
+        """A packet read from socket ``fd`` was relayed by a hub's reader in a batch
+        finished at ``done`` (an upper bound of the time it was sent)."""
+        self._count += 1
+        if not self._count % self.every:
+            self._take(fd, done)
+
+    def _take(self, fd: int, done: float) -> None:
+        since = self._since.get(fd)
+        if since is None:
+            self._since[fd] = done
+            kernel_delay(fd, done)  # turns the socket's timestamps on
             return
-        t = received_on.last_receive_time()
-        if t is not None:
-            self.delays.append(time.time() - t)
+        if done - since < self.warmup:
+            return
+        d = kernel_delay(fd, done)
+        if d is not None:
+            self.delays.append(d)
 
 
 class MediaSession:
@@ -133,10 +161,11 @@ class MediaSession:
         self.jitter = JitterBuffer(concealer=RepeatConcealer(codec.name.lower()))
         self.dtmf_rx = DtmfReceiver(payload_type=te_pt if te_pt is not None else 101)
         self.heard: bytes = SILENCE_PCM  # what the far end said during the last tick
-        self.source: Source | None = None  # what we send this tick (None: nothing)
-        self.send_enabled = True  # False while the far end asked us not to send (recvonly/inactive)
+        self._source: Source | None = None  # what we send this tick (None: nothing)
+        self._send_enabled = True  # False while the far end asked us not to send
         self.taps: list[Tap] = []
         self.relay_to: MediaSession | None = None  # the leg this one's packets are relayed to
+        self._armed_from: MediaSession | None = None  # the peer whose route into us is armed
         self.on_dtmf: Callable[[str], None] | None = None
         self._ts = 0
         self._first = True
@@ -144,6 +173,31 @@ class MediaSession:
         self.sent = 0
         self.received = 0
         clock.sessions_opened += 1
+        endpoint.on_remote_change = self._addresses_changed
+        endpoint.before_report = self._sync_route
+
+    @property
+    def source(self) -> Source | None:
+        """What this leg sends: called each tick for a frame of PCM, or a
+        :class:`PeerAudio` (relayed packet by packet), or None (nothing)."""
+        return self._source
+
+    @source.setter
+    def source(self, value: Source | None) -> None:
+        if self._armed_from is not None:
+            self._disarm()
+        self._source = value
+
+    @property
+    def send_enabled(self) -> bool:
+        """False while the far end asked us not to send (recvonly/inactive)."""
+        return self._send_enabled
+
+    @send_enabled.setter
+    def send_enabled(self, value: bool) -> None:
+        if self._armed_from is not None:
+            self._disarm()
+        self._send_enabled = value
 
     @property
     def local_port(self) -> int:
@@ -151,6 +205,7 @@ class MediaSession:
 
     def set_codec(self, name: str, te_pt: int | None) -> None:
         """Apply the negotiated codec and telephone-event payload type."""
+        self._addresses_changed()
         if name.upper() != self.codec.name:
             self.codec = Codec(name)
             self.jitter = JitterBuffer(concealer=RepeatConcealer(self.codec.name.lower()))
@@ -165,7 +220,70 @@ class MediaSession:
         self.source = PeerAudio(peer)
         peer.relay_to = self
 
+    # -- routes armed on the hub's reader (the relay in C) --------------------
+    def _arm(self, src: MediaSession, pkt: RtpPacket) -> None:
+        """Hand relaying ``src`` → us to the reader both sockets are read by, from the
+        anchor the last forwarded packet set. Only in the steady state it can check:
+        ``src``'s far end latched (ONCE), our far end known, both G.711."""
+        ep, sep = self.endpoint, src.endpoint
+        hub = ep.hub
+        if (
+            hub is None
+            or sep.hub is not hub
+            or not sep.latched
+            or sep.latch is not LatchMode.ONCE
+            or ep.remote_addr is None
+        ):
+            return
+        rtp = ep.session
+        in_pt, out_pt = src.codec.payload_type, self.codec.payload_type
+        table = None if in_pt == out_pt else _TABLES[(in_pt, out_pt)]
+        hub.reader.arm(
+            sep.slot, ep.slot, ep.remote_addr, sep.remote_addr, in_pt, out_pt, pkt.ssrc,
+            rtp.ssrc, rtp._fwd_seq, rtp._fwd_ts, rtp._seq, self._ts, table,
+        )  # fmt: skip
+        self._armed_from = src
+
+    def _sync_route(self, disarm: bool = False) -> None:
+        """Bring our stream state up to date with what the armed route sent."""
+        src = self._armed_from
+        hub = self.endpoint.hub
+        if src is None or hub is None:
+            return
+        reader = hub.reader
+        state = reader.disarm(src.endpoint.slot) if disarm else reader.sync(src.endpoint.slot)
+        if disarm:
+            self._armed_from = None
+        if state is None:
+            return
+        next_seq, next_ts, packets, octets, last_ts, when = state
+        if packets:
+            rtp = self.endpoint.session
+            rtp._seq = next_seq
+            rtp.sender.add_forwarded(packets, octets, last_ts, when)
+            self._ts = next_ts
+            self._first = False
+            self.sent += packets
+
+    def _disarm(self) -> None:
+        self._sync_route(disarm=True)
+
+    def _addresses_changed(self) -> None:
+        """Our far end's address (or codec) changes: no route into or out of us may
+        go on with the old one."""
+        if self._armed_from is not None:
+            self._disarm()
+        out = self.relay_to
+        if out is not None and out._armed_from is self:
+            out._disarm()
+
     # -- called from the RTP socket: parse-and-enqueue only
+    def on_relayed_packet(self, pkt: RtpPacket, addr) -> None:
+        """An audio packet the reader's armed route already relayed: the rest of
+        :meth:`on_packet`'s work."""
+        self.received += 1
+        self.jitter.push(pkt, self.clock.now())
+
     def on_packet(self, pkt: RtpPacket, addr) -> None:
         self.received += 1
         now = self.clock.now()
@@ -188,6 +306,8 @@ class MediaSession:
             return  # the leg has another source now (hold music, a whisper mix...)
         if not self.send_enabled or self.closed or self.endpoint.remote_addr is None:
             return
+        if self._armed_from is not None:  # a packet the route left to us: take the stream back
+            self._disarm()
         codec = self.codec
         payload = pkt.payload
         if src.codec.payload_type != codec.payload_type:
@@ -204,6 +324,8 @@ class MediaSession:
         probe = self.clock.relay_probe
         if probe is not None:
             probe.sample(src.endpoint)
+        if src.endpoint.hub is not None:
+            self._arm(src, pkt)
 
     # -- the two passes of a tick
     def receive_stage(self, now: float, skipped: int = 0) -> None:
@@ -242,10 +364,11 @@ class MediaSession:
     async def close(self) -> None:
         if self.closed:
             return
+        self._addresses_changed()  # disarm the routes into and out of us
         self.closed = True
         self.relay_to = None
-        if self.source.__class__ is PeerAudio:
-            self.source = None  # no reference cycle left between bridged sessions
+        if self._source.__class__ is PeerAudio:
+            self._source = None  # no reference cycle left between bridged sessions
         self.clock.packets_in += self.received
         self.clock.packets_out += self.sent
         self.clock.remove(self)
@@ -255,17 +378,26 @@ class MediaSession:
 class MediaClock:
     """The one timer that drives every media session, drift-free at ``ptime``.
 
+    A tick's work is done in slices of at most ``slice_budget`` seconds, with the
+    event loop reading the sockets in between (:meth:`_work`); its cost is their sum.
     Its ticks stay on a ``ptime`` grid. A tick that starts more than one ``ptime``
     late skips the grid points it missed (the next tick is at the first grid
     point after now) and tells the sessions how many, so their jitter buffers
     drop those frames (see the module docstring).
     """
 
-    def __init__(self, ptime: float = 0.020) -> None:
+    def __init__(self, ptime: float = 0.020, slice_budget: float = 0.002) -> None:
         self.ptime = ptime
+        #: the longest a tick runs before it lets the event loop read the sockets
+        self.slice_budget = slice_budget
         self.sessions: list[MediaSession] = []
+        self._batch: list[MediaSession] = []  # the sessions of the tick in progress
+        self._pos = 0  # how far the tick in progress got: receive pass, then send pass
+        self._now = 0.0
+        self._skipped = 0
+        self._cost = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._handle: asyncio.TimerHandle | None = None
+        self._handle: asyncio.Handle | None = None
         self._next = 0.0
         self.ticks = 0
         self.late_ticks = 0  # ticks that started more than one ptime late (skipped ahead)
@@ -275,12 +407,23 @@ class MediaClock:
         self.packets_in = 0
         self.packets_out = 0
         self.lateness: deque[float] = deque(maxlen=200_000)  # recent per-tick lateness, seconds
-        self.tick_cost: deque[float] = deque(maxlen=200_000)  # recent per-tick CPU time, seconds
-        #: when set, samples the delay of packets relayed between bridged legs
-        self.relay_probe: RelayDelayProbe | None = None
+        self.tick_cost: deque[float] = deque(maxlen=200_000)  # recent per-tick work, seconds
+        self._relay_probe: RelayDelayProbe | None = None
+        self.hubs: list[ReadHub] = []  # the hubs relaying for our sessions (told of the probe)
 
     def now(self) -> float:
         return (self._loop or asyncio.get_running_loop()).time()
+
+    @property
+    def relay_probe(self) -> RelayDelayProbe | None:
+        """When set, samples the delay of packets relayed between bridged legs."""
+        return self._relay_probe
+
+    @relay_probe.setter
+    def relay_probe(self, probe: RelayDelayProbe | None) -> None:
+        self._relay_probe = probe
+        for hub in self.hubs:
+            hub.on_relayed = probe.sample_batch if probe is not None else None
 
     def report(self) -> dict[str, float]:
         """Tick statistics: count, late ticks (> one ptime behind), ticks skipped
@@ -319,7 +462,7 @@ class MediaClock:
             self._handle = None
 
     def _tick(self) -> None:
-        """One tick: the receive pass, the send pass, then schedule the next."""
+        """A tick is due: note its lateness and start its work (see :meth:`_work`)."""
         loop = self._loop
         assert loop is not None
         now = loop.time()
@@ -331,17 +474,52 @@ class MediaClock:
         # fell behind: skip ahead on the grid instead of bursting; the sessions drop
         # the frames of the skipped ticks
         skipped = int(lateness / ptime + 1e-6) if lateness > ptime else 0
-        sessions = list(self.sessions)
-        for s in sessions:
-            s.receive_stage(now, skipped)
-        for s in sessions:
-            s.send_stage(now)
-        self.tick_cost.append(loop.time() - now)
-        self.ticks += 1
         if skipped:
             self.late_ticks += 1
             self.skipped_ticks += skipped
-        self._next += (skipped + 1) * ptime
+        self._batch = list(self.sessions)
+        self._pos = 0
+        self._now, self._skipped, self._cost = now, skipped, 0.0
+        self._work()
+
+    def _work(self) -> None:
+        """Run the tick's receive pass, then its send pass, over the sessions it began
+        with, in slices of at most :attr:`slice_budget` seconds: between two slices
+        the event loop reads the sockets, so relayed packets do not wait for the whole
+        tick. When both passes are done, schedule the next tick."""
+        start = perf_counter()
+        deadline = start + self.slice_budget
+        batch = self._batch
+        n = len(batch)
+        i = self._pos
+        now, skipped = self._now, self._skipped
+        hubs = self.hubs
+        while i < 2 * n:
+            if i < n:
+                s = batch[i]
+                if not s.closed:
+                    s.receive_stage(now, skipped)
+            else:
+                s = batch[i - n]
+                if not s.closed:
+                    s.send_stage(now)
+            i += 1
+            if not i & 15:
+                for hub in hubs:  # relay what arrived meanwhile
+                    hub.relay_now()
+                if perf_counter() > deadline:
+                    break
+        self._pos = i
+        self._cost += perf_counter() - start
+        loop = self._loop
+        assert loop is not None
+        if i < 2 * n:
+            self._handle = loop.call_soon(self._work)
+            return
+        self._batch = []
+        self.tick_cost.append(self._cost)
+        self.ticks += 1
+        self._next += (skipped + 1) * self.ptime
         self._handle = loop.call_at(self._next, self._tick) if self.sessions else None
 
 
@@ -349,22 +527,56 @@ def _drop(pkt: RtpPacket, addr: object) -> None:
     pass
 
 
+def _compiled_reader() -> bool:
+    try:
+        reader_module(pure=False)
+    except ImportError:
+        return False
+    return os.environ.get(PURE_ENV, "") != "1"
+
+
+def _table(encode: Callable[[bytes], bytes], decode: Callable[[bytes], bytes]) -> bytes:
+    return encode(decode(bytes(range(256))))
+
+
+# G.711 transcoding as 256-byte tables, byte for byte what decode + encode gives
+_TABLES = {
+    (0, 8): _table(fp.alaw_encode, fp.ulaw_decode),
+    (8, 0): _table(fp.ulaw_encode, fp.alaw_decode),
+}
+
+
 class MediaEngine:
-    """Opens RTP sessions from a port pool and keeps them on one clock."""
+    """Opens RTP sessions from a port pool and keeps them on one clock.
+
+    ``batch_reads`` (default: when the compiled reader is built) reads every
+    session's RTP socket through one :class:`~callcore.net.rtp_reader.ReadHub`, which
+    also relays bridged legs in C as it reads (:meth:`MediaSession._arm`).
+    """
 
     def __init__(
-        self, host: str = "127.0.0.1", ports: tuple[int, int] = (20000, 40000), ptime: float = 0.020
+        self,
+        host: str = "127.0.0.1",
+        ports: tuple[int, int] = (20000, 40000),
+        ptime: float = 0.020,
+        *,
+        batch_reads: bool | None = None,
     ) -> None:
         self.host = host
         self.pool = PortPool(*ports)
         self.clock = MediaClock(ptime)
+        if batch_reads is None:
+            batch_reads = _compiled_reader()
+        self.hub: ReadHub | None = ReadHub() if batch_reads else None
+        if self.hub is not None:
+            self.clock.hubs.append(self.hub)
 
     async def open(self, codec: str = "PCMU", te_pt: int | None = 101) -> MediaSession:
         # packets that come before the session exists are dropped (no handler yet)
-        endpoint = await RtpEndpoint.open(self.pool, self.host, latch=LatchMode.ONCE)
+        endpoint = await RtpEndpoint.open(self.pool, self.host, latch=LatchMode.ONCE, hub=self.hub)
         endpoint.set_packet_handler(_drop)
         session = MediaSession(self.clock, endpoint, Codec(codec), te_pt)
-        endpoint.set_packet_handler(session.on_packet)
+        endpoint.set_packet_handler(session.on_packet, session.on_relayed_packet)
         self.clock.add(session)
         return session
 

@@ -1,0 +1,122 @@
+"""Batch reading of many RTP sockets from the event loop (one callback per batch).
+
+A :class:`ReadHub` owns an :class:`~callcore.net._rtpio_py.RtpReader` (compiled when
+built): the loop watches the reader's epoll descriptor, and on each wake-up the
+hub drains every ready socket and hands each datagram to its
+:class:`~callcore.net.rtp_socket.RtpEndpoint` — the per-packet Python work done in
+a batch, without one loop callback, one ``recvfrom`` wrapper and one address
+tuple per datagram. Routes armed on the reader relay a bridged leg's packets in C
+while they are read, ahead of that Python work (see :mod:`callcore.switch.media`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from callcore import fastpath
+
+from .rx_stamp import last_receive_time
+
+if TYPE_CHECKING:
+    from .rtp_socket import RtpEndpoint
+
+__all__ = ["ReadHub", "reader_module"]
+
+
+def reader_module(pure: bool | None = None) -> Any:
+    """``callcore.net._rtpio`` (compiled) or its twin, as :func:`callcore.fastpath.load`."""
+    return fastpath.load(pure=pure, name="callcore.net._rtpio")
+
+
+class ReadHub:
+    """Reads the RTP sockets of the endpoints attached to it, in batches."""
+
+    def __init__(self, module: Any | None = None) -> None:
+        self.reader = (module or reader_module()).RtpReader()
+        self._endpoints: dict[int, RtpEndpoint] = {}
+        self._fds: dict[int, int] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        #: called with (slot's socket fd, the time the batch's relays were done by) for
+        #: every relayed datagram, if set (a delay probe; see RelayDelayProbe)
+        self.on_relayed: Callable[[int, float], None] | None = None
+        self.batches = 0
+        self.datagrams = 0
+        self._backlog: list[tuple[float, list]] = []  # (read by, datagrams) not yet handled
+        #: datagrams handled per loop callback before other callbacks get a turn
+        self.chunk = 128
+        self._soon = False
+
+    def attach(self, endpoint: RtpEndpoint, fd: int) -> int:
+        """Read socket ``fd`` for ``endpoint`` (until :meth:`detach`); returns its slot."""
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            self._loop.add_reader(self.reader.fileno(), self._readable)
+        slot = self.reader.add(fd)
+        self._endpoints[slot] = endpoint
+        self._fds[slot] = fd
+        return slot
+
+    def detach(self, slot: int) -> None:
+        """Stop reading ``slot`` (before its socket is closed)."""
+        self.reader.remove(slot)
+        self._endpoints.pop(slot, None)
+        self._fds.pop(slot, None)
+        if not self._endpoints and self._loop is not None:
+            self._loop.remove_reader(self.reader.fileno())
+            self._loop = None
+
+    def relay_now(self) -> None:
+        """Read (and so relay) what is waiting now; its Python work is done soon after.
+        Long-running work on the loop (the media clock's tick) calls this now and
+        then, so relayed packets do not wait for it to finish."""
+        got = self.reader.poll()
+        if got:
+            self._backlog.append((time.time(), got))
+            if not self._soon and self._loop is not None:
+                self._soon = True
+                self._loop.call_soon(self._readable)
+
+    def _readable(self) -> None:
+        """Drain the ready sockets. The Python work on the datagrams is done a few at
+        a time with the reader polled again in between, so packets that arrive
+        meanwhile are relayed at once instead of after the whole batch."""
+        self._soon = False
+        poll = self.reader.poll
+        backlog = self._backlog
+        got = poll()
+        if got:
+            backlog.append((time.time(), got))
+        endpoints = self._endpoints
+        fds = self._fds
+        budget = self.chunk
+        while backlog:
+            if budget <= 0:  # let other work (the media clock's tick) run, then go on
+                if not self._soon and self._loop is not None:
+                    self._soon = True
+                    self._loop.call_soon(self._readable)
+                return
+            done, batch = backlog.pop(0)
+            budget -= len(batch)
+            self.batches += 1
+            self.datagrams += len(batch)
+            probe = self.on_relayed
+            for k, (slot, data, addr, relayed) in enumerate(batch):
+                if k and not k & 7:
+                    got = poll()  # relays what came meanwhile (its Python work waits)
+                    if got:
+                        backlog.append((time.time(), got))
+                ep = endpoints.get(slot)
+                if ep is None:
+                    continue
+                if relayed and probe is not None:
+                    probe(fds[slot], done)
+                ep._rtp_received(data, addr, relayed)
+
+
+def kernel_delay(fd: int, done: float) -> float | None:
+    """Seconds from the kernel receiving the last datagram read from ``fd`` to ``done``."""
+    t = last_receive_time(fd)
+    return None if t is None else done - t
