@@ -128,12 +128,14 @@ def test_an_armed_route_relays_exactly_what_the_session_would_and_nothing_else(r
     assert [p[3] for p in unarmed] == [False] and nothing == []
 
 
-def test_the_twins_agree(rtpio):
-    if rtpio.__name__.endswith("_py"):
-        pytest.skip("compared from the compiled side")
+def test_the_twins_agree():
+    try:
+        compiled = fastpath.load(pure=False, name="callcore.net._rtpio")
+    except ImportError:
+        pytest.skip("compiled reader not built")
     pure = fastpath.load(pure=True, name="callcore.net._rtpio")
     table = fp.alaw_encode(fp.ulaw_decode(bytes(range(256))))
-    a = scenario(rtpio, table)
+    a = scenario(compiled, table)
     b = scenario(pure, table)
     assert a[3] == b[3]  # the relayed bytes
     assert [(p[1], p[3]) for p in a[2]] == [(p[1], p[3]) for p in b[2]]

@@ -74,9 +74,7 @@ def payloads(n: int) -> list[bytes]:
 
 def test_packets_are_relayed_on_arrival_without_waiting_for_a_tick(arun, batch):
     async def main():
-        engine = MediaEngine(
-            batch_reads=batch, ptime=30.0
-        )  # the clock never ticks within this test
+        engine = MediaEngine(batch_reads=batch, ptime=30.0)  # the clock never ticks here
         a, b, fa, fb = await bridged(engine)
         sent = payloads(4)
         seqs, tss = [100, 101, 103, 104], [8000, 8160, 8480, 8640]  # 102 was lost
@@ -89,11 +87,13 @@ def test_packets_are_relayed_on_arrival_without_waiting_for_a_tick(arun, batch):
         back = payloads(1)[0]
         fb.sendto(packet(7, 70, back), ("127.0.0.1", b.local_port))
         (to_a,) = await receive(fa, 1)
-        for s in (a, b):
-            await s.close()
         fa.close()
         fb.close()
         in_c = engine.hub.reader.relayed if engine.hub is not None else 0
+        for s in (a, b):
+            await s.close()
+        # the hub lets go of the loop and its epoll descriptor with the last socket
+        assert engine.hub is None or (engine.hub.reader is None and engine.hub._loop is None)
         return got, to_a, b.endpoint.session.ssrc, a.endpoint.session.ssrc, engine, in_c
 
     got, to_a, ssrc_b, ssrc_a, engine, in_c = arun(main())

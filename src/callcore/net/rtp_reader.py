@@ -35,7 +35,8 @@ class ReadHub:
     """Reads the RTP sockets of the endpoints attached to it, in batches."""
 
     def __init__(self, module: Any | None = None) -> None:
-        self.reader = (module or reader_module()).RtpReader()
+        self._module = module or reader_module()
+        self.reader = self._module.RtpReader()  # closed with the last socket, made anew after
         self._endpoints: dict[int, RtpEndpoint] = {}
         self._fds: dict[int, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -52,6 +53,8 @@ class ReadHub:
     def attach(self, endpoint: RtpEndpoint, fd: int) -> int:
         """Read socket ``fd`` for ``endpoint`` (until :meth:`detach`); returns its slot."""
         if self._loop is None:
+            if self.reader is None:
+                self.reader = self._module.RtpReader()
             self._loop = asyncio.get_running_loop()
             self._loop.add_reader(self.reader.fileno(), self._readable)
         slot = self.reader.add(fd)
@@ -67,11 +70,16 @@ class ReadHub:
         if not self._endpoints and self._loop is not None:
             self._loop.remove_reader(self.reader.fileno())
             self._loop = None
+            self.reader.close()  # no epoll descriptor kept while nothing is read
+            self.reader = None  # type: ignore[assignment]
+            self._backlog.clear()
 
     def relay_now(self) -> None:
         """Read (and so relay) what is waiting now; its Python work is done soon after.
         Long-running work on the loop (the media clock's tick) calls this now and
         then, so relayed packets do not wait for it to finish."""
+        if self._loop is None:
+            return
         got = self.reader.poll()
         if got:
             self._backlog.append((time.time(), got))
@@ -84,6 +92,8 @@ class ReadHub:
         a time with the reader polled again in between, so packets that arrive
         meanwhile are relayed at once instead of after the whole batch."""
         self._soon = False
+        if self._loop is None:  # the last socket went while this was scheduled
+            return
         poll = self.reader.poll
         backlog = self._backlog
         got = poll()
