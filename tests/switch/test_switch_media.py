@@ -223,37 +223,3 @@ def test_a_clock_that_falls_behind_drops_the_skipped_frames_instead_of_adding_de
     st = session.jitter.stats
     assert st.skipped == 10 and st.concealed == 0 and st.late == 0
     clock.remove(session)
-
-
-def test_a_tick_a_little_late_is_made_up_not_skipped(monkeypatch):
-    """30 ms late (within two ptimes): nothing is dropped; the missed tick runs at once
-    (its grid point is already past) and the clock is back on its grid after it."""
-    from callcore.switch import media
-
-    loop = FakeLoop()
-    monkeypatch.setattr(media.asyncio, "get_running_loop", lambda: loop)
-    clock = media.MediaClock(ptime=0.02)
-    endpoint = FakeEndpoint()
-    session = media.MediaSession(clock, endpoint, media.Codec("PCMU"), te_pt=None)
-    session.source = lambda: media.SILENCE_PCM
-    clock.add(session)
-    when, tick = loop.timer
-    loop.t = when + 0.030  # the loop was busy
-    tick()
-    assert clock.late_ticks == 0 and clock.skipped_ticks == 0
-    assert len(endpoint.sent) == 1
-    assert loop.timer[0] == when + 0.02 < loop.t  # due already: the catch-up tick
-    loop.t = loop.timer[0] + 0.011
-    loop.timer[1]()
-    assert len(endpoint.sent) == 2 and clock.skipped_ticks == 0
-    assert loop.timer[0] == when + 0.04  # back on the grid
-    clock.remove(session)
-    # beyond two ptimes the clock skips, as before
-    clock2 = media.MediaClock(ptime=0.02)
-    s2 = media.MediaSession(clock2, FakeEndpoint(), media.Codec("PCMU"), te_pt=None)
-    clock2.add(s2)
-    when, tick = loop.timer
-    loop.t = when + 0.065
-    tick()
-    assert clock2.late_ticks == 1 and clock2.skipped_ticks == 3
-    clock2.remove(s2)

@@ -25,12 +25,9 @@ before. Anything else given as a source (music on hold, a whisper mix, a
 conference) puts the leg back on the tick; restoring the peer resumes relaying,
 with the marker bit on the first forwarded packet.
 
-A tick that starts late by up to ``catch_up`` ptimes (two by default) is made
-up: the ticks it fell behind run back to back, so recordings and players lose
-nothing to a short stall and the far ends get at most two frames early, which
-their jitter buffers absorb. When the clock falls further behind (the event loop
-was busy for longer) it does not make up the ticks it missed — that would burst
-packets at the far ends — but it tells every session how many it skipped, and each
+When the clock falls behind (the event loop was busy for more than one
+``ptime``) it does not make up the ticks it missed — that would burst packets
+at the far ends — but it tells every session how many it skipped, and each
 passes that to its jitter buffer (:meth:`~callcore.rtp.jitter.JitterBuffer.skip`)
 before popping this tick's frame. The buffers drop the frames that were due in
 the skipped ticks, so a stall costs its length of audio once instead of adding
@@ -383,18 +380,14 @@ class MediaClock:
 
     A tick's work is done in slices of at most ``slice_budget`` seconds, with the
     event loop reading the sockets in between (:meth:`_work`); its cost is their sum.
-    Its ticks stay on a ``ptime`` grid. A tick that starts more than ``catch_up``
-    ptimes late skips the grid points it missed (the next tick is at the first grid
+    Its ticks stay on a ``ptime`` grid. A tick that starts more than one ``ptime``
+    late skips the grid points it missed (the next tick is at the first grid
     point after now) and tells the sessions how many, so their jitter buffers
     drop those frames (see the module docstring).
     """
 
-    def __init__(
-        self, ptime: float = 0.020, slice_budget: float = 0.002, catch_up: int = 2
-    ) -> None:
+    def __init__(self, ptime: float = 0.020, slice_budget: float = 0.002) -> None:
         self.ptime = ptime
-        #: ticks late by at most this many ptimes are made up rather than skipped
-        self.catch_up = catch_up
         #: the longest a tick runs before it lets the event loop read the sockets
         self.slice_budget = slice_budget
         self.sessions: list[MediaSession] = []
@@ -407,7 +400,7 @@ class MediaClock:
         self._handle: asyncio.Handle | None = None
         self._next = 0.0
         self.ticks = 0
-        self.late_ticks = 0  # ticks that started more than catch_up ptimes late (skipped)
+        self.late_ticks = 0  # ticks that started more than one ptime late (skipped ahead)
         self.skipped_ticks = 0  # grid points those skipped (the sessions drop their frames)
         self.max_lateness = 0.0
         self.sessions_opened = 0
@@ -480,7 +473,7 @@ class MediaClock:
         self.lateness.append(lateness)
         # fell behind: skip ahead on the grid instead of bursting; the sessions drop
         # the frames of the skipped ticks
-        skipped = int(lateness / ptime + 1e-6) if lateness > self.catch_up * ptime else 0
+        skipped = int(lateness / ptime + 1e-6) if lateness > ptime else 0
         if skipped:
             self.late_ticks += 1
             self.skipped_ticks += skipped
