@@ -158,3 +158,18 @@ def test_sync_reports_counts_since_the_last_call(rtpio):
     reader.close()
     for s in (leg_a, leg_b, far_a, far_b):
         s.close()
+
+
+def test_removing_a_socket_drops_the_routes_into_it_too(rtpio):
+    leg_a, leg_b, far_a, far_b = udp(), udp(), udp(), udp()
+    reader = rtpio.RtpReader()
+    sa, sb = reader.add(leg_a.fileno()), reader.add(leg_b.fileno())
+    reader.arm(sa, sb, far_b.getsockname(), far_a.getsockname(), 0, 0, 7, 8, 0, 0, 0, 0)
+    reader.remove(sb)  # the leg the route sends from goes away
+    assert not reader.armed(sa)
+    far_a.sendto(HDR.pack(0x80, 0, 1, 160, 7) + bytes(160), leg_a.getsockname())
+    got = poll_all(reader, 1)
+    assert [p[3] for p in got] == [False] and drain(far_b) == []
+    reader.close()
+    for s in (leg_a, leg_b, far_a, far_b):
+        s.close()

@@ -157,6 +157,10 @@ cdef class RtpReader:
     def remove(self, slot):
         fd = self._fds.pop(slot, None)
         self._drop_route(slot)
+        if fd is not None:
+            for src in [k for k, i in self._routes.items()
+                        if self._table[<int>i].out_fd == <int>fd]:
+                self._drop_route(src)
         self._addr.pop(slot, None)
         self._raw.pop(slot, None)
         if fd is not None:

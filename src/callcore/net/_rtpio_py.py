@@ -78,9 +78,12 @@ class RtpReader:
         return slot
 
     def remove(self, slot: int) -> None:
-        """Stop watching ``slot`` (any route from it is dropped, unread state lost)."""
+        """Stop watching ``slot``: routes from it and into it are dropped (their unread
+        state is lost), so nothing is ever sent from a socket that is gone."""
         sock = self._socks.pop(slot, None)
         self._routes.pop(slot, None)
+        for src in [k for k, r in self._routes.items() if r.out_slot == slot]:
+            del self._routes[src]
         self._addr.pop(slot, None)
         if sock is not None:
             self._ep.unregister(sock.fileno())

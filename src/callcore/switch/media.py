@@ -527,12 +527,19 @@ def _drop(pkt: RtpPacket, addr: object) -> None:
     pass
 
 
+BATCH_ENV = "CALLCORE_RTP_BATCH"
+
+
 def _compiled_reader() -> bool:
+    """Batch reads by default when the compiled reader is built, unless ``CALLCORE_PURE=1``
+    or ``CALLCORE_RTP_BATCH=0`` (an operator's switch back to one loop transport per socket)."""
+    if os.environ.get(BATCH_ENV, "") == "0" or os.environ.get(PURE_ENV, "") == "1":
+        return False
     try:
         reader_module(pure=False)
     except ImportError:
         return False
-    return os.environ.get(PURE_ENV, "") != "1"
+    return True
 
 
 def _table(encode: Callable[[bytes], bytes], decode: Callable[[bytes], bytes]) -> bytes:
@@ -549,7 +556,8 @@ _TABLES = {
 class MediaEngine:
     """Opens RTP sessions from a port pool and keeps them on one clock.
 
-    ``batch_reads`` (default: when the compiled reader is built) reads every
+    ``batch_reads`` (default: when the compiled reader is built and neither
+    ``CALLCORE_PURE=1`` nor ``CALLCORE_RTP_BATCH=0`` is set) reads every
     session's RTP socket through one :class:`~callcore.net.rtp_reader.ReadHub`, which
     also relays bridged legs in C as it reads (:meth:`MediaSession._arm`).
     """
