@@ -45,10 +45,16 @@ class ReadHub:
         self.on_relayed: Callable[[int, float], None] | None = None
         self.batches = 0
         self.datagrams = 0
+        self._relayed_before = 0  # relayed by readers closed since
         self._backlog: list[tuple[float, list]] = []  # (read by, datagrams) not yet handled
         #: datagrams handled per loop callback before other callbacks get a turn
         self.chunk = 128
         self._soon = False
+
+    @property
+    def relayed(self) -> int:
+        """Packets the reader's armed routes have relayed in C so far."""
+        return self._relayed_before + (self.reader.relayed if self.reader is not None else 0)
 
     def attach(self, endpoint: RtpEndpoint, fd: int) -> int:
         """Read socket ``fd`` for ``endpoint`` (until :meth:`detach`); returns its slot."""
@@ -70,6 +76,7 @@ class ReadHub:
         if not self._endpoints and self._loop is not None:
             self._loop.remove_reader(self.reader.fileno())
             self._loop = None
+            self._relayed_before += self.reader.relayed
             self.reader.close()  # no epoll descriptor kept while nothing is read
             self.reader = None  # type: ignore[assignment]
             self._backlog.clear()
