@@ -173,3 +173,29 @@ def test_removing_a_socket_drops_the_routes_into_it_too(rtpio):
     reader.close()
     for s in (leg_a, leg_b, far_a, far_b):
         s.close()
+
+
+def test_kernel_stamps_come_with_each_datagram_once_enabled(rtpio):
+    import time
+
+    leg, far = udp(), udp()
+    reader = rtpio.RtpReader()
+    slot = reader.add(leg.fileno())
+    reader.enable_stamps()
+    t0 = time.time()
+    for i in range(3):
+        far.sendto(HDR.pack(0x80, 0, i, 160 * i, 7) + bytes(160), leg.getsockname())
+    got, stamps = [], []
+    for _ in range(100):
+        select.select([reader.fileno()], [], [], 0.05)
+        got += reader.poll()
+        stamps += reader.stamps  # one per datagram of that poll
+        if len(got) >= 3:
+            break
+    assert [p[0] for p in got] == [slot] * 3
+    assert len(stamps) == 3
+    assert all(t0 - 0.01 <= t <= time.time() for t in stamps)
+    assert stamps == sorted(stamps)
+    reader.close()
+    leg.close()
+    far.close()

@@ -38,10 +38,35 @@ cdef extern from "<sys/epoll.h>" nogil:
     int epoll_ctl(int epfd, int op, int fd, epoll_event *event)
     int epoll_wait(int epfd, epoll_event *events, int maxevents, int timeout)
 
+cdef extern from "<sys/uio.h>" nogil:
+    struct iovec:
+        void *iov_base
+        size_t iov_len
+
 cdef extern from "<sys/socket.h>" nogil:
     ctypedef unsigned int socklen_t
     struct sockaddr:
         pass
+    struct msghdr:
+        void *msg_name
+        socklen_t msg_namelen
+        iovec *msg_iov
+        size_t msg_iovlen
+        void *msg_control
+        size_t msg_controllen
+        int msg_flags
+    struct cmsghdr:
+        size_t cmsg_len
+        int cmsg_level
+        int cmsg_type
+    cmsghdr *CMSG_FIRSTHDR(msghdr *m)
+    cmsghdr *CMSG_NXTHDR(msghdr *m, cmsghdr *c)
+    unsigned char *CMSG_DATA(cmsghdr *c)
+    enum: SOL_SOCKET
+    enum: SO_TIMESTAMPNS
+    enum: SCM_TIMESTAMPNS
+    int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+    ssize_t recvmsg(int fd, msghdr *msg, int flags)
     enum: MSG_DONTWAIT
     ssize_t recvfrom(int fd, void *buf, size_t n, int flags, sockaddr *addr, socklen_t *alen)
     ssize_t sendto(int fd, const void *buf, size_t n, int flags, const sockaddr *addr,
@@ -110,6 +135,8 @@ cdef class RtpReader:
     cdef list _free
     cdef int _next
     cdef public long long relayed
+    cdef int _stamps
+    cdef public list stamps
     cdef char _buf[BUF]
     cdef char _out[BUF]
 
@@ -126,6 +153,8 @@ cdef class RtpReader:
         self._free = []
         self._next = 0
         self.relayed = 0
+        self._stamps = 0
+        self.stamps = []
 
     def __dealloc__(self):
         if self._ep >= 0:
@@ -135,6 +164,13 @@ cdef class RtpReader:
     def fileno(self):
         return self._ep
 
+    def enable_stamps(self):
+        cdef int one = 1
+        if not self._stamps:
+            self._stamps = 1
+            for fd in self._fds.values():
+                setsockopt(<int>fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one))
+
     def close(self):
         if self._ep >= 0:
             close(self._ep)
@@ -143,6 +179,9 @@ cdef class RtpReader:
 
     def add(self, int fd):
         cdef epoll_event ev
+        cdef int one = 1
+        if self._stamps:
+            setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one))
         slot = self._next
         self._next += 1
         memset(&ev, 0, sizeof(ev))
@@ -239,7 +278,14 @@ cdef class RtpReader:
         cdef sockaddr_in src
         cdef socklen_t alen
         cdef list out = []
+        cdef list stamps = []
         cdef char host[64]
+        cdef msghdr msg
+        cdef iovec iov
+        cdef char ctrl[64]
+        cdef cmsghdr *c
+        cdef timespec *when
+        cdef double stamp = 0.0
         for i in range(n):
             fd = events[i].data.fd
             slot = self._slots.get(fd)
@@ -248,7 +294,28 @@ cdef class RtpReader:
             idx = self._routes.get(slot)
             for k in range(MAX_PER_SOCKET):
                 alen = sizeof(src)
-                got = recvfrom(fd, self._buf, BUF, MSG_DONTWAIT, <sockaddr *>&src, &alen)
+                if self._stamps:
+                    iov.iov_base = self._buf
+                    iov.iov_len = BUF
+                    memset(&msg, 0, sizeof(msg))
+                    msg.msg_name = &src
+                    msg.msg_namelen = sizeof(src)
+                    msg.msg_iov = &iov
+                    msg.msg_iovlen = 1
+                    msg.msg_control = ctrl
+                    msg.msg_controllen = sizeof(ctrl)
+                    got = recvmsg(fd, &msg, MSG_DONTWAIT)
+                    alen = msg.msg_namelen
+                    stamp = 0.0
+                    if got >= 0:
+                        c = CMSG_FIRSTHDR(&msg)
+                        while c != NULL:
+                            if c.cmsg_level == SOL_SOCKET and c.cmsg_type == SCM_TIMESTAMPNS:
+                                when = <timespec *>CMSG_DATA(c)
+                                stamp = when.tv_sec + when.tv_nsec * 1e-9
+                            c = CMSG_NXTHDR(&msg, c)
+                else:
+                    got = recvfrom(fd, self._buf, BUF, MSG_DONTWAIT, <sockaddr *>&src, &alen)
                 if got < 0:
                     if errno == EAGAIN or errno == EINTR:
                         break
@@ -268,6 +335,9 @@ cdef class RtpReader:
                 if idx is not None:
                     relayed = self._relay(&self._table[<int>idx], got, &src) == 1
                 out.append((slot, PyBytes_FromStringAndSize(self._buf, got), addr, relayed))
+                if self._stamps:
+                    stamps.append(stamp)
+        self.stamps = stamps
         return out
 
     cdef int _relay(self, Route *r, ssize_t n, sockaddr_in *src):

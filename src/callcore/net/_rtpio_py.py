@@ -32,7 +32,9 @@ import time
 __all__ = ["RouteState", "RtpReader"]
 
 _HDR = struct.Struct("!BBHII")
+_TIMESPEC = struct.Struct("@qq")
 MAX_PER_SOCKET = 16  # datagrams read from one socket per poll (fairness)
+SO_TIMESTAMPNS = 35  # asm-generic/socket.h (SO_TIMESTAMPNS_OLD); also the SCM type
 
 RouteState = tuple[int, int, int, int, int, float]
 """(next_seq, next_ts, packets, octets, last_ts, last_time): see :meth:`RtpReader.disarm`."""
@@ -56,9 +58,21 @@ class RtpReader:
         self._addr: dict[int, tuple] = {}  # slot -> last source address seen (reused tuple)
         self._next = 0
         self.relayed = 0
+        self._stamps = False
+        #: with :meth:`enable_stamps`, the kernel receive time (Unix, 0.0 if none) of
+        #: each datagram the last :meth:`poll` returned, in the same order
+        self.stamps: list[float] = []
 
     def fileno(self) -> int:
         return self._ep.fileno()
+
+    def enable_stamps(self) -> None:
+        """Have the kernel stamp each datagram on arrival (``SO_TIMESTAMPNS``): every
+        :meth:`poll` then fills :attr:`stamps`."""
+        if not self._stamps:
+            self._stamps = True
+            for sock in self._socks.values():
+                sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
 
     def close(self) -> None:
         for s in self._socks.values():
@@ -73,6 +87,8 @@ class RtpReader:
         self._next += 1
         sock = socket.socket(fileno=_dup(fd))
         sock.setblocking(False)
+        if self._stamps:
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self._socks[slot] = sock
         self._ep.register(sock.fileno(), select.EPOLLIN)
         return slot
@@ -150,6 +166,7 @@ class RtpReader:
     def poll(self) -> list[tuple[int, bytes, tuple, bool]]:
         """Read the ready sockets: ``(slot, datagram, source, relayed)`` for each."""
         out: list[tuple[int, bytes, tuple, bool]] = []
+        stamps: list[float] = []
         socks = self._socks
         by_fd = {s.fileno(): slot for slot, s in socks.items()}
         for fd, _ in self._ep.poll(0):
@@ -159,7 +176,16 @@ class RtpReader:
             sock = socks[slot]
             for _ in range(MAX_PER_SOCKET):
                 try:
-                    data, addr = sock.recvfrom(2048)
+                    if self._stamps:
+                        data, anc, _, addr = sock.recvmsg(2048, 64)
+                        stamp = 0.0
+                        for level, kind, value in anc:
+                            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                                sec, nsec = _TIMESPEC.unpack(value[: _TIMESPEC.size])
+                                stamp = sec + nsec * 1e-9
+                        stamps.append(stamp)
+                    else:
+                        data, addr = sock.recvfrom(2048)
                 except (BlockingIOError, InterruptedError):
                     break
                 except OSError:  # e.g. ICMP port unreachable reported on this socket
@@ -170,6 +196,7 @@ class RtpReader:
                 else:
                     addr = self._addr[slot] = (addr[0], addr[1])
                 out.append((slot, data, addr, self._relay(slot, data, addr)))
+        self.stamps = stamps
         return out
 
     def _relay(self, slot: int, data: bytes, addr: tuple) -> bool:

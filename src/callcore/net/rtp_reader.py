@@ -18,8 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from callcore import fastpath
 
-from .rx_stamp import last_receive_time
-
 if TYPE_CHECKING:
     from .rtp_socket import RtpEndpoint
 
@@ -40,13 +38,13 @@ class ReadHub:
         self._endpoints: dict[int, RtpEndpoint] = {}
         self._fds: dict[int, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
-        #: called with (slot's socket fd, the time the batch's relays were done by) for
-        #: every relayed datagram, if set (a delay probe; see RelayDelayProbe)
-        self.on_relayed: Callable[[int, float], None] | None = None
+        #: set by :meth:`set_probe`
+        self.on_relayed: Callable[[float, float], None] | None = None
         self.batches = 0
         self.datagrams = 0
         self._relayed_before = 0  # relayed by readers closed since
-        self._backlog: list[tuple[float, list]] = []  # (read by, datagrams) not yet handled
+        # (read by, datagrams, their kernel stamps if probed) not handled yet
+        self._backlog: list[tuple[float, list, list[float] | None]] = []
         #: datagrams handled per loop callback before other callbacks get a turn
         self.chunk = 128
         self._soon = False
@@ -61,6 +59,8 @@ class ReadHub:
         if self._loop is None:
             if self.reader is None:
                 self.reader = self._module.RtpReader()
+            if self.on_relayed is not None:
+                self.reader.enable_stamps()
             self._loop = asyncio.get_running_loop()
             self._loop.add_reader(self.reader.fileno(), self._readable)
         slot = self.reader.add(fd)
@@ -81,18 +81,29 @@ class ReadHub:
             self.reader = None  # type: ignore[assignment]
             self._backlog.clear()
 
+    def set_probe(self, probe: Callable[[float, float], None] | None) -> None:
+        """Call ``probe(kernel receive time, relayed by)`` for every relayed datagram
+        (the kernel stamps each datagram from now on; see RelayDelayProbe)."""
+        self.on_relayed = probe
+        if probe is not None and self.reader is not None:
+            self.reader.enable_stamps()
+
+    def _poll(self) -> None:
+        got = self.reader.poll()
+        if got:
+            stamps = self.reader.stamps if self.on_relayed is not None else None
+            self._backlog.append((time.time(), got, stamps))
+
     def relay_now(self) -> None:
         """Read (and so relay) what is waiting now; its Python work is done soon after.
         Long-running work on the loop (the media clock's tick) calls this now and
         then, so relayed packets do not wait for it to finish."""
         if self._loop is None:
             return
-        got = self.reader.poll()
-        if got:
-            self._backlog.append((time.time(), got))
-            if not self._soon and self._loop is not None:
-                self._soon = True
-                self._loop.call_soon(self._readable)
+        self._poll()
+        if self._backlog and not self._soon:
+            self._soon = True
+            self._loop.call_soon(self._readable)
 
     def _readable(self) -> None:
         """Drain the ready sockets. The Python work on the datagrams is done a few at
@@ -101,13 +112,9 @@ class ReadHub:
         self._soon = False
         if self._loop is None:  # the last socket went while this was scheduled
             return
-        poll = self.reader.poll
+        self._poll()
         backlog = self._backlog
-        got = poll()
-        if got:
-            backlog.append((time.time(), got))
         endpoints = self._endpoints
-        fds = self._fds
         budget = self.chunk
         while backlog:
             if budget <= 0:  # let other work (the media clock's tick) run, then go on
@@ -115,25 +122,17 @@ class ReadHub:
                     self._soon = True
                     self._loop.call_soon(self._readable)
                 return
-            done, batch = backlog.pop(0)
+            done, batch, stamps = backlog.pop(0)
             budget -= len(batch)
             self.batches += 1
             self.datagrams += len(batch)
             probe = self.on_relayed
             for k, (slot, data, addr, relayed) in enumerate(batch):
                 if k and not k & 7:
-                    got = poll()  # relays what came meanwhile (its Python work waits)
-                    if got:
-                        backlog.append((time.time(), got))
+                    self._poll()  # relays what came meanwhile (its Python work waits)
                 ep = endpoints.get(slot)
                 if ep is None:
                     continue
-                if relayed and probe is not None:
-                    probe(fds[slot], done)
+                if relayed and probe is not None and stamps and stamps[k]:
+                    probe(stamps[k], done)
                 ep._rtp_received(data, addr, relayed)
-
-
-def kernel_delay(fd: int, done: float) -> float | None:
-    """Seconds from the kernel receiving the last datagram read from ``fd`` to ``done``."""
-    t = last_receive_time(fd)
-    return None if t is None else done - t

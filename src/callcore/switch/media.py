@@ -53,8 +53,9 @@ from typing import TYPE_CHECKING
 from callcore.fastpath import PURE_ENV
 from callcore.fastpath import impl as fp
 from callcore.net.port_pool import PortPool
-from callcore.net.rtp_reader import ReadHub, kernel_delay, reader_module
+from callcore.net.rtp_reader import ReadHub, reader_module
 from callcore.net.rtp_socket import LatchMode, RtpEndpoint
+from callcore.net.rx_stamp import kernel_delay
 from callcore.rtp.dtmf_event import DtmfDigit, DtmfReceiver
 from callcore.rtp.jitter import JitterBuffer, RepeatConcealer
 from callcore.rtp.packet import RtpPacket
@@ -128,12 +129,12 @@ class RelayDelayProbe:
         if not self._count % self.every:
             self._take(received_on._rtp_fd, time.time())
 
-    def sample_batch(self, fd: int, done: float) -> None:
-        """A packet read from socket ``fd`` was relayed by a hub's reader in a batch
-        finished at ``done`` (an upper bound of the time it was sent)."""
+    def sample_batch(self, stamp: float, done: float) -> None:
+        """A packet the kernel received at ``stamp`` was relayed by a hub's reader in a
+        batch finished at ``done`` (an upper bound of the time it was sent)."""
         self._count += 1
         if not self._count % self.every:
-            self._take(fd, done)
+            self.delays.append(done - stamp)
 
     def _take(self, fd: int, done: float) -> None:
         since = self._since.get(fd)
@@ -322,10 +323,10 @@ class MediaSession:
         self._first = False
         self.sent += 1
         probe = self.clock.relay_probe
-        if probe is not None:
-            probe.sample(src.endpoint)
         if src.endpoint.hub is not None:
-            self._arm(src, pkt)
+            self._arm(src, pkt)  # (the hub's probe times what its reader relays)
+        elif probe is not None:
+            probe.sample(src.endpoint)
 
     # -- the two passes of a tick
     def receive_stage(self, now: float, skipped: int = 0) -> None:
@@ -423,7 +424,7 @@ class MediaClock:
     def relay_probe(self, probe: RelayDelayProbe | None) -> None:
         self._relay_probe = probe
         for hub in self.hubs:
-            hub.on_relayed = probe.sample_batch if probe is not None else None
+            hub.set_probe(probe.sample_batch if probe is not None else None)
 
     def report(self) -> dict[str, float]:
         """Tick statistics: count, late ticks (> one ptime behind), ticks skipped
