@@ -16,8 +16,9 @@ Figures, over the **plateau** — while all ``--calls`` bridges were live:
 
 * **relay delay** p50 / p99 / p99.9 / max: the delay callcore adds to the bridged audio,
   measured on every 10th relayed packet from the kernel's receive timestamp of the datagram
-  (``SIOCGSTAMPNS``) to just after the relayed copy was sent, so time spent queued in the
-  socket while the event loop was busy counts;
+  (``SO_TIMESTAMPNS`` with batch reads, ``SIOCGSTAMPNS`` per socket) to the end of the read
+  batch that relayed it, so time spent queued in the socket while the event loop was busy
+  counts (``CALLCORE_BRIDGE_NO_PROBE=1`` turns the probe off);
 * the media clock's tick lateness p50 / p99 / max and ticks more than 20 ms late (they now
   delay only what the tick produces: recordings, prompts, music on hold, conferences) and the
   per-tick cost for every live leg;
