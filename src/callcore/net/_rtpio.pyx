@@ -88,7 +88,7 @@ cdef extern from "<arpa/inet.h>" nogil:
     const char *inet_ntop(int af, const void *src, char *dst, socklen_t size)
 
 DEF MAX_EVENTS = 64
-DEF BUF = 2048
+DEF BUF = 65536  # the largest UDP payload: nothing is ever truncated
 
 
 cdef struct Route:

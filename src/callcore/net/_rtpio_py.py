@@ -34,6 +34,7 @@ __all__ = ["RouteState", "RtpReader"]
 _HDR = struct.Struct("!BBHII")
 _TIMESPEC = struct.Struct("@qq")
 MAX_PER_SOCKET = 16  # datagrams read from one socket per poll (fairness)
+MAX_DATAGRAM = 65536  # the largest UDP payload: nothing is ever truncated
 SO_TIMESTAMPNS = 35  # asm-generic/socket.h (SO_TIMESTAMPNS_OLD); also the SCM type
 
 RouteState = tuple[int, int, int, int, int, float]
@@ -177,7 +178,7 @@ class RtpReader:
             for _ in range(MAX_PER_SOCKET):
                 try:
                     if self._stamps:
-                        data, anc, _, addr = sock.recvmsg(2048, 64)
+                        data, anc, _, addr = sock.recvmsg(MAX_DATAGRAM, 64)
                         stamp = 0.0
                         for level, kind, value in anc:
                             if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
@@ -185,7 +186,7 @@ class RtpReader:
                                 stamp = sec + nsec * 1e-9
                         stamps.append(stamp)
                     else:
-                        data, addr = sock.recvfrom(2048)
+                        data, addr = sock.recvfrom(MAX_DATAGRAM)
                 except (BlockingIOError, InterruptedError):
                     break
                 except OSError:  # e.g. ICMP port unreachable reported on this socket
