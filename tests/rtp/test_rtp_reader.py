@@ -249,3 +249,18 @@ def test_arbitrary_datagrams_give_the_same_results_from_both_twins():
     assert a[0] == b[0]
     assert a[1] == b[1] and len(a[1]) == sum(r for _, r in a[0]) > 50
     assert a[2][:5] == b[2][:5]
+
+
+def test_routes_need_ipv4_literals(rtpio):
+    """A far end known only by name cannot be armed (the caller relays in Python)."""
+    leg_a, leg_b = udp(), udp()
+    reader = rtpio.RtpReader()
+    sa, sb = reader.add(leg_a.fileno()), reader.add(leg_b.fileno())
+    with pytest.raises(ValueError):
+        reader.arm(sa, sb, ("localhost", 4000), ("127.0.0.1", 4002), 0, 0, 7, 8, 0, 0, 0, 0)
+    with pytest.raises(ValueError):
+        reader.arm(sa, sb, ("127.0.0.1", 4000), ("::1", 4002), 0, 0, 7, 8, 0, 0, 0, 0)
+    assert not reader.armed(sa)
+    reader.close()
+    leg_a.close()
+    leg_b.close()

@@ -205,3 +205,32 @@ def test_the_probe_measures_the_time_packets_spend_inside(arun, batch):
     # the first packet turns kernel timestamps on for the socket; the next 50 ms are skipped
     assert len(delays) >= 10
     assert all(0 <= d < 1.0 for d in delays)
+
+
+def test_a_leg_taking_over_the_peer_gets_its_packets_at_once(arun, batch):
+    """b relays a; then c takes a over (``c.relay_from(a)``) while b keeps its source: a's
+    packets go to c from the next one on — not on to b through a route still armed."""
+
+    async def main():
+        engine = MediaEngine(batch_reads=batch, ptime=30.0)
+        a, b, fa, fb = await bridged(engine)
+        c, fc = await engine.open(), far_end()
+        c.set_remote(*fc.getsockname())
+        dest = ("127.0.0.1", a.local_port)
+        for i in range(3):  # the route a -> b is armed after the first
+            fa.sendto(packet(i, 160 * i, payloads(1)[0]), dest)
+            await receive(fb, 1)
+        c.relay_from(a)
+        for i in range(3, 6):
+            fa.sendto(packet(i, 160 * i, payloads(1)[0]), dest)
+        to_c = await receive(fc, 3)
+        to_b = await quiet(fb, 0.2)
+        for s in (a, b, c):
+            await s.close()
+        for s in (fa, fb, fc):
+            s.close()
+        return to_c, to_b
+
+    to_c, to_b = arun(main())
+    assert len(to_c) == 3 and to_b == []
+

@@ -131,6 +131,11 @@ class RtpReader:
             raise KeyError("arm() between slots that are not watched")
         if table is not None and len(table) != 256:
             raise ValueError("a transcoding table has 256 entries")
+        for host, _ in (out_addr, expect):
+            try:
+                socket.inet_pton(socket.AF_INET, host)
+            except OSError:
+                raise ValueError(f"not an IPv4 address: {host!r}") from None
         r = _Route()
         r.out_slot, r.out_addr, r.expect = out_slot, (out_addr[0], out_addr[1]), expect
         r.in_pt, r.out_pt, r.ssrc, r.out_ssrc = in_pt, out_pt, ssrc, out_ssrc

@@ -89,6 +89,8 @@ class ReadHub:
             self.reader.enable_stamps()
 
     def _poll(self) -> None:
+        if self.reader is None:  # the last socket went (a handler closed it just now)
+            return
         got = self.reader.poll()
         if got:
             stamps = self.reader.stamps if self.on_relayed is not None else None

@@ -219,6 +219,9 @@ class MediaSession:
     def relay_from(self, peer: MediaSession) -> None:
         """Send what ``peer``'s far end says, packet by packet as it arrives."""
         self.source = PeerAudio(peer)
+        before = peer.relay_to
+        if before is not None and before is not self and before._armed_from is peer:
+            before._disarm()  # peer's packets were relayed to another leg until now
         peer.relay_to = self
 
     # -- routes armed on the hub's reader (the relay in C) --------------------
@@ -239,10 +242,13 @@ class MediaSession:
         rtp = ep.session
         in_pt, out_pt = src.codec.payload_type, self.codec.payload_type
         table = None if in_pt == out_pt else _TABLES[(in_pt, out_pt)]
-        hub.reader.arm(
-            sep.slot, ep.slot, ep.remote_addr, sep.remote_addr, in_pt, out_pt, pkt.ssrc,
-            rtp.ssrc, rtp._fwd_seq, rtp._fwd_ts, rtp._seq, self._ts, table,
-        )  # fmt: skip
+        try:
+            hub.reader.arm(
+                sep.slot, ep.slot, ep.remote_addr, sep.remote_addr, in_pt, out_pt, pkt.ssrc,
+                rtp.ssrc, rtp._fwd_seq, rtp._fwd_ts, rtp._seq, self._ts, table,
+            )  # fmt: skip
+        except ValueError:  # not an IPv4 address (a host name in SDP): Python relays
+            return
         self._armed_from = src
 
     def _sync_route(self, disarm: bool = False) -> None:
