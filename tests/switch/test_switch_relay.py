@@ -233,4 +233,3 @@ def test_a_leg_taking_over_the_peer_gets_its_packets_at_once(arun, batch):
 
     to_c, to_b = arun(main())
     assert len(to_c) == 3 and to_b == []
-
