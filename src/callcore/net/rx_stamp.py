@@ -15,7 +15,7 @@ from __future__ import annotations
 import fcntl
 import struct
 
-__all__ = ["kernel_delay", "last_receive_time"]
+__all__ = ["last_receive_time"]
 
 SIOCGSTAMPNS = 0x8907  # linux/sockios.h (SIOCGSTAMPNS_OLD: struct timespec of the ABI)
 _TIMESPEC = struct.Struct("@qq")
@@ -29,9 +29,3 @@ def last_receive_time(fd: int) -> float | None:
     except OSError:
         return None
     return sec + nsec * 1e-9
-
-
-def kernel_delay(fd: int, done: float) -> float | None:
-    """Seconds from the kernel receiving the last datagram read from ``fd`` to ``done``."""
-    t = last_receive_time(fd)
-    return None if t is None else done - t

@@ -55,7 +55,6 @@ from callcore.fastpath import impl as fp
 from callcore.net.port_pool import PortPool
 from callcore.net.rtp_reader import ReadHub, reader_module
 from callcore.net.rtp_socket import LatchMode, RtpEndpoint
-from callcore.net.rx_stamp import kernel_delay
 from callcore.rtp.dtmf_event import DtmfDigit, DtmfReceiver
 from callcore.rtp.jitter import JitterBuffer, RepeatConcealer
 from callcore.rtp.packet import RtpPacket
@@ -109,9 +108,11 @@ class RelayDelayProbe:
     loop's queueing delay counts). Every ``every``-th relayed packet is measured;
     ``delays`` are in seconds. Set on :attr:`MediaClock.relay_probe`.
 
-    The kernel stamps datagrams only once a socket asked for it, and reports the
-    time of asking for one that came before; so a socket's samples count from
-    ``warmup`` seconds after its first one.
+    With batch reads the hub passes each relayed datagram's own kernel stamp
+    (:meth:`sample_batch`). Per socket (:meth:`sample`) the probe asks the socket for
+    the stamp of the datagram being handled. The kernel stamps a socket's datagrams
+    only once asked, and gives the time of asking for one that came before, so such
+    a socket's samples count from ``warmup`` seconds after its first one.
     """
 
     def __init__(self, every: int = 10, warmup: float = 0.05) -> None:
@@ -120,14 +121,25 @@ class RelayDelayProbe:
         self.every = every
         self.warmup = warmup
         self._count = 0
-        self._since: dict[int, float] = {}  # socket fd -> when we first asked about it
+        self._since: dict[int, float] = {}  # id(endpoint) -> when we first asked about it
         self.delays: list[float] = []
 
     def sample(self, received_on: RtpEndpoint) -> None:
         """A packet received on ``received_on`` was just relayed (by Python)."""
         self._count += 1
-        if not self._count % self.every:
-            self._take(received_on._rtp_fd, time.time())
+        if self._count % self.every:
+            return
+        now = time.time()
+        since = self._since.get(id(received_on))
+        if since is None:  # the first ask turns the socket's timestamps on
+            self._since[id(received_on)] = now
+            received_on.last_receive_time()
+            return
+        if now - since < self.warmup:
+            return
+        t = received_on.last_receive_time()
+        if t is not None:
+            self.delays.append(now - t)
 
     def sample_batch(self, stamp: float, done: float) -> None:
         """A packet the kernel received at ``stamp`` was relayed by a hub's reader in a
@@ -135,18 +147,6 @@ class RelayDelayProbe:
         self._count += 1
         if not self._count % self.every:
             self.delays.append(done - stamp)
-
-    def _take(self, fd: int, done: float) -> None:
-        since = self._since.get(fd)
-        if since is None:
-            self._since[fd] = done
-            kernel_delay(fd, done)  # turns the socket's timestamps on
-            return
-        if done - since < self.warmup:
-            return
-        d = kernel_delay(fd, done)
-        if d is not None:
-            self.delays.append(d)
 
 
 class MediaSession:
