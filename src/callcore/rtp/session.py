@@ -126,7 +126,7 @@ class RtpSession:
         newest = (out_seq - self._seq) & 0xFFFF < 0x8000  # seq_diff >= 0: not a late one
         if newest:
             self._seq = (out_seq + 1) & 0xFFFF
-        self.sender.on_forwarded(len(payload), out_ts, now, newest)
+        self.sender.add_forwarded(1, len(payload), out_ts, now if newest else 0.0)
         head = _pack_header(
             0x80, (0x80 if marker else 0) | payload_type, out_seq, out_ts, self.ssrc
         )

@@ -262,17 +262,10 @@ class SenderStats:
         self._last_ts = packet.timestamp
         self._last_time = now
 
-    def on_forwarded(self, octets: int, timestamp: int, now: float, newest: bool) -> None:
-        """Account for a relayed packet; only the newest one moves the SR's RTP/NTP pair."""
-        self.packet_count += 1
-        self.octet_count += octets
-        if newest:
-            self._last_ts = timestamp
-            self._last_time = now
-
     def add_forwarded(self, packets: int, octets: int, timestamp: int, when: float) -> None:
-        """Account for ``packets`` relayed elsewhere (by a reader's armed route); ``when``
-        (Unix time, 0 if none of them was the newest) and ``timestamp`` are the newest's."""
+        """Account for ``packets`` relayed; ``when`` (Unix time; 0 if none of them was
+        newer than what was sent before, e.g. late ones) and ``timestamp`` are the newest's:
+        only they move the SR's RTP/NTP pair."""
         self.packet_count += packets
         self.octet_count += octets
         if when:
