@@ -126,6 +126,7 @@ class RtpEndpoint:
         self.rtcp_latched = False
         self.dropped_foreign = 0
         self.dropped_queue_full = 0
+        self.send_errors = 0  # datagrams the socket refused (batch-read sockets only)
         self.rtcp_sent = 0
 
     # -- construction ---------------------------------------------------------
@@ -207,8 +208,8 @@ class RtpEndpoint:
         def send(data: bytes, addr: Addr) -> None:
             try:
                 sendto(data, addr)
-            except (BlockingIOError, InterruptedError):
-                pass  # socket buffer full: dropped, as a loop transport would after its buffer
+            except OSError:  # buffer full, network unreachable...: dropped, as a loop
+                self.send_errors += 1  # transport drops it (and tells error_received)
 
         self._send = send
 
