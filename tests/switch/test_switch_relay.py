@@ -236,27 +236,25 @@ def test_a_leg_taking_over_the_peer_gets_its_packets_at_once(arun, batch):
 
 
 def test_a_far_end_the_kernel_refuses_is_counted_not_raised(arun, batch):
-    """Sending to a broadcast address without SO_BROADCAST fails in the kernel: the tick
-    and the relay go on (a loop transport reports it to error_received; a batch-read
-    socket counts it), and the other direction still flows."""
+    """Sending to a broadcast address without SO_BROADCAST fails in the kernel: relaying
+    goes on (a loop transport reports it to error_received; a batch-read socket counts it)
+    and does not break the read batch, so the other direction still flows."""
 
     async def main():
-        engine = MediaEngine(batch_reads=batch, ptime=0.02)
+        engine = MediaEngine(batch_reads=batch, ptime=30.0)
         a, b, fa, fb = await bridged(engine)
         b.set_remote("255.255.255.255", 9)
         for i in range(3):
             fa.sendto(packet(i, 160 * i, payloads(1)[0]), ("127.0.0.1", a.local_port))
         fb.sendto(packet(1, 160, payloads(1)[0]), ("127.0.0.1", b.local_port))
         back = await receive(fa, 1)  # b's far end still reaches a's
-        await asyncio.sleep(0.1)  # some ticks run
         errors = b.endpoint.send_errors
-        ticks = engine.clock.ticks
         for s in (a, b):
             await s.close()
         fa.close()
         fb.close()
-        return back, errors, ticks
+        return back, errors
 
-    back, errors, ticks = arun(main())
-    assert len(back) == 1 and ticks >= 3
+    back, errors = arun(main())
+    assert len(back) == 1
     assert errors == (3 if batch else 0)
