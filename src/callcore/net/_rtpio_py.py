@@ -24,6 +24,7 @@ after its anchor.
 
 from __future__ import annotations
 
+import os
 import select
 import socket
 import struct
@@ -86,7 +87,7 @@ class RtpReader:
         """Watch the UDP socket ``fd`` (the caller keeps it open until :meth:`remove`)."""
         slot = self._next
         self._next += 1
-        sock = socket.socket(fileno=_dup(fd))
+        sock = socket.socket(fileno=os.dup(fd))
         sock.setblocking(False)
         if self._stamps:
             sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
@@ -235,9 +236,3 @@ class RtpReader:
         if (end - r.next_ts) & 0xFFFFFFFF < 0x80000000:
             r.next_ts = end
         return True
-
-
-def _dup(fd: int) -> int:
-    import os
-
-    return os.dup(fd)

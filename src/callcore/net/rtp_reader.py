@@ -40,8 +40,6 @@ class ReadHub:
         self._loop: asyncio.AbstractEventLoop | None = None
         #: set by :meth:`set_probe`
         self.on_relayed: Callable[[float, float], None] | None = None
-        self.batches = 0
-        self.datagrams = 0
         self._relayed_before = 0  # relayed by readers closed since
         # (read by, datagrams, their kernel stamps if probed) not handled yet
         self._backlog: list[tuple[float, list, list[float] | None]] = []
@@ -126,8 +124,6 @@ class ReadHub:
                 return
             done, batch, stamps = backlog.pop(0)
             budget -= len(batch)
-            self.batches += 1
-            self.datagrams += len(batch)
             probe = self.on_relayed
             for k, (slot, data, addr, relayed) in enumerate(batch):
                 if k and not k & 7:
